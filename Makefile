@@ -1,0 +1,61 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# Developer entry points. See README.md.
+#
+#   make demo              build the rust kernel, boot it, hot-plug a DIMM, show lsmem
+#   make test              build the c and rust kernels and run every test
+#   make deps              install the toolchain and the kernel source (idempotent)
+#   make tree              prepare the patched kernel tree in $(MHP_CACHE)/src
+#   make kernel VARIANT=v  build a variant (c, rust, debug); last line = bzImage path
+#   make vm VARIANT=v CMD='lsmem'   boot a variant and run commands in it
+#   make check             rustfmt, clippy and checkpatch only
+#   make test-only T='notifier*'    run tests on the kernels already built
+#
+# The cache (pristine source, patched tree, build directories) lives outside
+# the repository in $(MHP_CACHE), default /var/cache/mhp-rust.
+
+MHP_CACHE ?= /var/cache/mhp-rust
+VARIANT ?= rust
+CMD ?= lsmem
+T ?=
+export MHP_CACHE
+
+TESTS := tools/testing/tests/run.py $(foreach t,$(T),-k '$(t)')
+
+.PHONY: all deps tree kernel demo test test-only check vm clean help
+
+all: help
+
+help:
+	@sed -n '3,17p' Makefile | sed 's/^# \{0,1\}//'
+
+deps:
+	@tools/build/deps.sh
+
+tree: deps
+	@tools/build/prepare-tree.sh
+
+kernel: deps
+	@tools/build/build-kernel.sh $(VARIANT)
+
+demo: deps
+	@tools/build/build-kernel.sh rust
+	@tools/testing/vm/demo.py rust
+
+test: deps
+	@tools/build/build-kernel.sh c
+	@tools/build/build-kernel.sh rust
+	@$(TESTS)
+
+test-only:
+	@$(TESTS)
+
+check: deps
+	@tools/build/prepare-tree.sh
+	@tools/testing/tests/run.py -k rustfmt -k clippy -k checkpatch
+
+vm:
+	@tools/testing/vm/vm.py --variant $(VARIANT) -- "$(CMD)"
+
+clean:
+	rm -rf $(MHP_CACHE)/build-* $(MHP_CACHE)/src $(MHP_CACHE)/stage

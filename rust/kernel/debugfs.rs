@@ -1,0 +1,238 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Debugfs directories and files.
+//!
+//! C header: [`include/linux/debugfs.h`](srctree/include/linux/debugfs.h)
+//!
+//! As in C, a failure to create a debugfs entry is not reported to the caller: debugfs is a
+//! debugging aid, and a driver must work the same without it.
+
+use crate::{
+    alloc::flags::GFP_KERNEL,
+    bindings,
+    error::{code::*, from_result, Result},
+    prelude::*,
+    seq_file::SeqFile,
+    str::CStr,
+    sync::Arc,
+    uaccess::UserSlice,
+};
+use core::{ffi::c_void, mem::MaybeUninit, ptr};
+
+/// The largest write a debugfs [`File`] accepts, in bytes.
+pub const MAX_WRITE: usize = 4096;
+
+/// A debugfs directory, removed with everything in it when dropped.
+///
+/// Files hold a reference to their directory, so the directory is removed after its files.
+///
+/// # Invariants
+///
+/// `self.0` is the value `debugfs_create_dir()` returned for this object: a directory dentry that
+/// only this object removes, or an error pointer, which every debugfs function ignores.
+pub struct Dir(*mut bindings::dentry);
+
+// SAFETY: `Dir` only passes its dentry to debugfs functions, which may be called from any thread.
+unsafe impl Send for Dir {}
+
+// SAFETY: `Dir` has no methods that mutate it through a shared reference.
+unsafe impl Sync for Dir {}
+
+impl Dir {
+    /// Creates a directory named `name` at the top of debugfs.
+    pub fn new(name: &CStr) -> Result<Arc<Self>> {
+        // SAFETY: `name` is a valid NUL-terminated string; a NULL parent is the debugfs root.
+        let dentry = unsafe { bindings::debugfs_create_dir(name.as_char_ptr(), ptr::null_mut()) };
+        // INVARIANT: `dentry` is what `debugfs_create_dir()` returned, owned by the new `Dir`.
+        Ok(Arc::new(Self(dentry), GFP_KERNEL)?)
+    }
+}
+
+impl Drop for Dir {
+    fn drop(&mut self) {
+        // SAFETY: By the type invariants the dentry is ours to remove (or an error pointer).
+        unsafe { bindings::debugfs_remove(self.0) };
+    }
+}
+
+/// The callbacks of a debugfs [`File`].
+#[vtable]
+pub trait FileOps: Send + Sync {
+    /// Writes the contents of the file. Called for every read from the start of the file.
+    fn show(&self, m: &mut SeqFile) -> Result;
+
+    /// Handles one `write(2)` of `data` (at most [`MAX_WRITE`] bytes, whatever the offset).
+    fn write(&self, _data: &[u8]) -> Result {
+        build_error!(crate::error::VTABLE_DEFAULT_ERROR)
+    }
+}
+
+/// What the C callbacks of a debugfs file need, with the file's data type erased.
+struct Erased {
+    data: *const c_void,
+    show: unsafe fn(*const c_void, &mut SeqFile) -> Result,
+    write: Option<unsafe fn(*const c_void, &[u8]) -> Result>,
+}
+
+/// # Safety
+///
+/// `data` must point to a valid `T`.
+unsafe fn show_data<T: FileOps>(data: *const c_void, m: &mut SeqFile) -> Result {
+    // SAFETY: Guaranteed by the safety requirements.
+    unsafe { &*data.cast::<T>() }.show(m)
+}
+
+/// # Safety
+///
+/// `data` must point to a valid `T`.
+unsafe fn write_data<T: FileOps>(data: *const c_void, buf: &[u8]) -> Result {
+    // SAFETY: Guaranteed by the safety requirements.
+    unsafe { &*data.cast::<T>() }.write(buf)
+}
+
+/// A debugfs file backed by a `T`, removed when dropped.
+///
+/// Reads produce what [`FileOps::show`] writes; writes go to [`FileOps::write`] when `T`
+/// implements it and fail with `EINVAL` otherwise.
+///
+/// # Invariants
+///
+/// `dentry` is the value `debugfs_create_file()` returned for this object (a file only this
+/// object removes, or an error pointer), created with [`FOPS`] and a pointer to `*erased` as its
+/// private data; `erased.data` points to the `T` in `data`.
+pub struct File<T: FileOps> {
+    dentry: *mut bindings::dentry,
+    erased: KBox<Erased>,
+    data: Arc<T>,
+    _parent: Arc<Dir>,
+}
+
+// SAFETY: The dentry is only passed to debugfs functions, which may be called from any thread;
+// `Erased` only points into `data`, which is `Send + Sync`.
+unsafe impl<T: FileOps> Send for File<T> {}
+
+// SAFETY: `File` has no methods that mutate it through a shared reference, and `T: Sync`.
+unsafe impl<T: FileOps> Sync for File<T> {}
+
+impl<T: FileOps> File<T> {
+    /// Creates the file `name` with permissions `mode` in `parent`, backed by `data`.
+    pub fn new(parent: &Arc<Dir>, name: &CStr, mode: u16, data: Arc<T>) -> Result<Self> {
+        let erased = KBox::new(
+            Erased {
+                data: ptr::from_ref::<T>(&data).cast(),
+                show: show_data::<T>,
+                write: if T::HAS_WRITE {
+                    Some(write_data::<T>)
+                } else {
+                    None
+                },
+            },
+            GFP_KERNEL,
+        )?;
+        // SAFETY: `name` is a valid NUL-terminated string, `parent.0` is a directory dentry or
+        // an error pointer (type invariant of `Dir`), and `FOPS` is static. The private data,
+        // `*erased`, outlives the file: `Drop` removes the file before freeing it.
+        let dentry = unsafe {
+            bindings::debugfs_create_file(
+                name.as_char_ptr(),
+                mode,
+                parent.0,
+                ptr::from_ref::<Erased>(&erased).cast_mut().cast(),
+                &FOPS.0,
+            )
+        };
+        // INVARIANT: `dentry` was just created with `FOPS` and `*erased`, which points to `*data`.
+        Ok(Self {
+            dentry,
+            erased,
+            data,
+            _parent: parent.clone(),
+        })
+    }
+
+    /// Returns the data backing the file.
+    pub fn data(&self) -> &Arc<T> {
+        &self.data
+    }
+}
+
+impl<T: FileOps> Drop for File<T> {
+    fn drop(&mut self) {
+        // SAFETY: By the type invariants the dentry is ours to remove (or an error pointer).
+        // `debugfs_remove()` waits for running callbacks and makes later ones fail with `EIO`,
+        // so nothing uses `erased` or `data` once it returns and the fields are dropped.
+        unsafe { bindings::debugfs_remove(self.dentry) };
+    }
+}
+
+/// `file_operations` shared by every [`File`].
+///
+/// It lives in the kernel image rather than in the module that creates a file: the debugfs
+/// proxy reads it when a file is closed, which may be after that module was unloaded. The
+/// callbacks that reach module code (`show` and `write`) only run while the file exists.
+struct Fops(bindings::file_operations);
+
+// SAFETY: `Fops` is never mutated, and its function pointers may be called from any thread.
+unsafe impl Sync for Fops {}
+
+static FOPS: Fops = Fops(bindings::file_operations {
+    open: Some(open),
+    read: Some(bindings::seq_read),
+    llseek: Some(bindings::seq_lseek),
+    write: Some(write),
+    release: Some(bindings::single_release),
+    // SAFETY: All-zeroes is a valid `file_operations`: no owner and no other callbacks.
+    ..unsafe { MaybeUninit::zeroed().assume_init() }
+});
+
+/// # Safety
+///
+/// Called by the VFS through [`FOPS`] only: `inode` is a debugfs file created by [`File::new`].
+unsafe extern "C" fn open(inode: *mut bindings::inode, file: *mut bindings::file) -> i32 {
+    // SAFETY: `inode` and `file` are valid (VFS open contract); `i_private` is the `Erased` that
+    // `File::new` registered, handed to `show` as the seq_file's private data.
+    unsafe { bindings::single_open(file, Some(show), (*inode).i_private) }
+}
+
+/// # Safety
+///
+/// Called by the seq_file core for a file opened by [`open`].
+unsafe extern "C" fn show(m: *mut bindings::seq_file, _v: *mut c_void) -> i32 {
+    // SAFETY: `m` is valid and its private data is the `Erased` of a live `File` (see `open`; the
+    // debugfs proxy only calls `read` while the file exists).
+    let erased = unsafe { &*(*m).private.cast::<Erased>() };
+    from_result(|| {
+        // SAFETY: `m` is being filled by this `show` callback and used by nothing else meanwhile;
+        // `erased.data` points to the file's `T`, as `erased.show` requires.
+        unsafe { (erased.show)(erased.data, SeqFile::from_raw(m)) }?;
+        Ok(0)
+    })
+}
+
+/// # Safety
+///
+/// Called by the VFS through [`FOPS`] only, for a file opened by [`open`].
+unsafe extern "C" fn write(
+    file: *mut bindings::file,
+    buf: *const core::ffi::c_char,
+    count: usize,
+    _ppos: *mut bindings::loff_t,
+) -> isize {
+    from_result(|| {
+        // SAFETY: `file` is valid and was opened by `open`, so its private data is the seq_file
+        // whose private data is the `Erased` of a live `File` (the debugfs proxy only calls
+        // `write` while the file exists).
+        let m = unsafe { (*file).private_data }.cast::<bindings::seq_file>();
+        // SAFETY: See above.
+        let erased = unsafe { &*(*m).private.cast::<Erased>() };
+        let write = erased.write.ok_or(EINVAL)?;
+        if count > MAX_WRITE {
+            return Err(EINVAL);
+        }
+        let mut data = KVec::with_capacity(count, GFP_KERNEL)?;
+        UserSlice::new(buf as usize, count).read_all(&mut data, GFP_KERNEL)?;
+        // SAFETY: `erased.data` points to the file's `T`, as `erased.write` requires.
+        unsafe { write(erased.data, &data) }?;
+        Ok(count as isize)
+    })
+}

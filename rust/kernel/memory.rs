@@ -1,0 +1,8 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Memory hotplug: memory blocks and the memory notifier chain.
+//!
+//! C headers: [`include/linux/memory.h`](srctree/include/linux/memory.h) and
+//! [`include/linux/memory_hotplug.h`](srctree/include/linux/memory_hotplug.h).
+
+pub mod notifier;

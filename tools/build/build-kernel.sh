@@ -1,0 +1,83 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Build one variant of the kernel incrementally:
+#   c      upstream C memory block driver (the oracle)
+#   rust   the project's Rust code in
+#   debug  rust + PROVE_LOCKING, DEBUG_ATOMIC_SLEEP, KASAN, kmemleak
+#
+# The build directory is $MHP_CACHE/build-$VARIANT; modules are installed
+# (with depmod) under $MHP_CACHE/build-$VARIANT/modroot/lib/modules/<release>.
+# The last line printed is the path of the bzImage.
+#
+# Usage: build-kernel.sh VARIANT [extra make arguments...]
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/../.." && pwd)
+variant=${1:?usage: build-kernel.sh c|rust|debug}
+shift
+cache=${MHP_CACHE:-/var/cache/mhp-rust}
+src=$cache/src
+out=$cache/build-$variant
+
+case "$variant" in
+c) fragments=(common c) ;;
+rust) fragments=(common rust) ;;
+debug) fragments=(common rust debug) ;;
+*) echo "build: unknown variant '$variant' (c, rust, debug)" >&2; exit 1 ;;
+esac
+
+"$top/tools/build/prepare-tree.sh"
+# shellcheck source=tools/build/toolchain.sh
+. "$top/tools/build/toolchain.sh"
+kmake() { make -C "$src" O="$out" "${KMAKE_ARGS[@]}" "$@"; }
+
+# Configuration: tinyconfig + kvm_guest.config + the fragments, regenerated
+# only when the fragments change.
+mkdir -p "$out"
+cfg_stamp=$(for f in "${fragments[@]}"; do cat "$top/configs/$f.config"; done |
+	sha256sum | cut -d' ' -f1)
+if [ "$(cat "$out/.mhp-config-stamp" 2>/dev/null)" != "$cfg_stamp" ] || [ ! -f "$out/.config" ]; then
+	echo "build[$variant]: configuring"
+	kmake -s tinyconfig >/dev/null
+	kmake -s kvm_guest.config >/dev/null
+	frag_files=()
+	for f in "${fragments[@]}"; do frag_files+=("$top/configs/$f.config"); done
+	(cd "$out" && KCONFIG_CONFIG=.config "$src/scripts/kconfig/merge_config.sh" \
+		-m -O "$out" .config "${frag_files[@]}" >/dev/null)
+	kmake -s olddefconfig >/dev/null
+	# Every option we ask for must have made it: a silently dropped option
+	# (unmet dependency) would make the variants test something else.
+	bad=0
+	while IFS= read -r line; do
+		case "$line" in
+		CONFIG_*=n) sym=${line%%=*}
+			grep -q "^$sym=" "$out/.config" && { echo "build: $sym is set, wanted n" >&2; bad=1; } ;;
+		CONFIG_*) grep -qx "$line" "$out/.config" ||
+			{ echo "build: wanted $line, got '$(grep "^${line%%=*}=" "$out/.config" || echo unset)'" >&2; bad=1; } ;;
+		esac
+	done < <(cat "${frag_files[@]}" | grep -E '^CONFIG_')
+	[ "$bad" = 0 ] || exit 1
+	echo "$cfg_stamp" >"$out/.mhp-config-stamp"
+fi
+
+# Build with a progress line every 30 seconds; warnings and errors show at once.
+log=$out/build.log
+echo "build[$variant]: make (log: $log)"
+start=$(date +%s)
+set +e
+kmake -j"$(nproc)" bzImage modules "$@" 2>&1 | tee "$log" | awk -v v="$variant" '
+	/warning:|error:|Error [0-9]/ { print; fflush() }
+	{ n++; t = systime(); if (t - last >= 30) { printf "build[%s]: %d steps, at %s\n", v, n, $NF; fflush(); last = t } }'
+rc=${PIPESTATUS[0]}
+set -e
+if [ "$rc" != 0 ]; then
+	echo "build[$variant]: FAILED, last lines of $log:" >&2
+	tail -n 40 "$log" >&2
+	exit "$rc"
+fi
+
+rm -rf "$out/modroot"
+kmake -s INSTALL_MOD_PATH="$out/modroot" INSTALL_MOD_STRIP=1 modules_install >/dev/null
+echo "build[$variant]: done in $(($(date +%s) - start)) s, modules in $out/modroot"
+echo "$out/arch/x86/boot/bzImage"

@@ -1,0 +1,55 @@
+# SPDX-License-Identifier: GPL-2.0
+"""Helpers shared by the tests: guest shell functions and memory block views."""
+
+import time
+
+from vm import VMError
+
+# Bash functions available to every guest script run through sh()/run().
+PRELUDE = r"""
+M=/sys/devices/system/memory
+# w FILE VALUE: write VALUE (no newline added); print OK or the error text.
+w() { local e; if e=$( { printf '%s' "$2" >"$1"; } 2>&1 ); then echo OK; else echo "${e##*: }"; fi; }
+# blocks: "<id> <state> <valid_zones>" for every memory block, by id.
+blocks() {
+	local d
+	for d in $M/memory[0-9]*; do
+		echo "${d##*memory} $(cat $d/state) $(cat $d/valid_zones 2>/dev/null)"
+	done | sort -n
+}
+memtotal() { awk '/^MemTotal:/ {print $2}' /proc/meminfo; }
+"""
+
+
+def sh(vm, script, timeout=120):
+    """Run a script with PRELUDE that must succeed; return stdout."""
+    return vm.sh(PRELUDE + script, timeout=timeout)
+
+
+def blocks(vm):
+    """{id: (state, valid_zones)} of all memory blocks."""
+    out = {}
+    for line in sh(vm, "blocks").splitlines():
+        parts = line.split(" ", 2)
+        out[int(parts[0])] = (parts[1], parts[2] if len(parts) > 2 else "")
+    return out
+
+
+def wait_blocks(vm, count, timeout=60):
+    """Wait until the guest has `count` memory blocks; return blocks()."""
+    deadline = time.time() + timeout
+    while True:
+        b = blocks(vm)
+        if len(b) == count:
+            return b
+        if time.time() > deadline:
+            raise VMError(f"expected {count} memory blocks, have {len(b)}")
+        time.sleep(0.5)
+
+
+def block_size(vm):
+    return int(sh(vm, "cat $M/block_size_bytes"), 16)
+
+
+def memtotal(vm):
+    return int(sh(vm, "memtotal"))

@@ -1,0 +1,30 @@
+# SPDX-License-Identifier: GPL-2.0
+"""The upstream kselftest tools/testing/selftests/memory-hotplug/mem-on-off-test.sh."""
+
+from guest import blocks, sh, wait_blocks
+from ktap import test
+from vm import MiB, VM
+
+SELFTEST = "/opt/selftests/memory-hotplug/mem-on-off-test.sh"
+
+
+@test(variants=("c", "rust"))
+def mem_on_off_test(case, variant):
+    """mem-on-off-test.sh with memory-notifier-error-inject passes (exit 0, not skipped)."""
+    with VM(variant) as vm:
+        # Give the test blocks that offline reliably: a DIMM onlined to ZONE_MOVABLE.
+        base = blocks(vm)
+        vm.plug_dimm("d1", 512 * MiB)
+        bl = wait_blocks(vm, len(base) + 4)
+        for i in sorted(set(bl) - set(base)):
+            sh(vm, f"w $M/memory{i}/state online_movable")
+        case.check(sh(vm, "modinfo -F name memory-notifier-error-inject").strip()
+                   == "memory_notifier_error_inject", "memory-notifier-error-inject is installed")
+        r = vm.run(f"bash {SELFTEST}", timeout=900)
+        tail = (r.out + r.err)[-4000:]
+        case.check(r.rc != 4, "the selftest is not skipped (exit 4)", tail)
+        case.eq(r.rc, 0, "mem-on-off-test.sh exits 0")
+        case.check("FAIL" not in r.out.upper() or r.rc == 0, "no failure reported", tail)
+        dmesg = sh(vm, "dmesg")
+        for bad in ("WARNING:", "BUG:", "Oops", "Call Trace"):
+            case.check(bad not in dmesg, f"no '{bad}' in the kernel log", dmesg[-3000:])

@@ -1,0 +1,68 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Build the guest initramfs for one variant: static busybox, bash, util-linux
+# lsmem/chmem, kmod (modprobe, modinfo, rmmod, lsmod), the variant's modules,
+# the upstream memory-hotplug selftest and the guest agent (guest/init).
+#
+# Usage: initramfs.sh MODROOT SRCTREE OUTPUT
+#   MODROOT  the variant's INSTALL_MOD_PATH (holds lib/modules/<release>)
+#   SRCTREE  the prepared kernel tree (for tools/testing/selftests)
+set -euo pipefail
+
+modroot=${1:?MODROOT}
+srctree=${2:?SRCTREE}
+output=${3:?OUTPUT}
+here=$(cd "$(dirname "$0")" && pwd)
+
+root=$(mktemp -d)
+trap 'rm -rf "$root"' EXIT
+
+mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,lib,lib64,etc,proc,sys,dev,tmp,run,root,mnt}
+mkdir -p "$root/sys/kernel/debug" "$root/opt/selftests"
+
+cp /bin/busybox "$root/bin/busybox"
+for applet in $(/bin/busybox --list); do
+	case "$applet" in
+	busybox | bash | modprobe | modinfo | rmmod | insmod | lsmod | depmod) ;;
+	*) ln -sf busybox "$root/bin/$applet" ;;
+	esac
+done
+
+# Dynamic binaries from the host, with their libraries.
+copy_bin() {
+	local bin=$1 dest=$2 lib
+	cp -L "$bin" "$root/$dest"
+	for lib in $(ldd "$bin" | grep -o '/[^ )]*'); do
+		mkdir -p "$root/$(dirname "$lib")"
+		cp -L "$lib" "$root/$lib"
+	done
+}
+copy_bin /bin/bash bin/bash
+copy_bin /usr/bin/lsmem usr/bin/lsmem
+copy_bin /usr/sbin/chmem usr/sbin/chmem
+copy_bin /bin/kmod bin/kmod
+for t in modprobe modinfo rmmod insmod lsmod depmod; do
+	ln -sf kmod "$root/bin/$t"
+	ln -sf ../bin/kmod "$root/sbin/$t"
+done
+
+# Modules of this variant.
+if [ -d "$modroot/lib/modules" ]; then
+	cp -a "$modroot/lib/modules" "$root/lib/"
+fi
+
+# The upstream selftest.
+cp -a "$srctree/tools/testing/selftests/memory-hotplug" "$root/opt/selftests/"
+if [ -d "$here/../selftests/memory-hotplug" ]; then
+	cp -a "$here/../selftests/memory-hotplug/." "$root/opt/selftests/memory-hotplug/"
+fi
+
+cp "$here/guest/init" "$root/init"
+chmod 755 "$root/init"
+echo 'root:x:0:0:root:/root:/bin/bash' >"$root/etc/passwd"
+echo 'root:x:0:' >"$root/etc/group"
+
+(cd "$root" && find . -print0 | sort -z | cpio --null -o -H newc --quiet -R 0:0) |
+	gzip -1 >"$output.tmp"
+mv "$output.tmp" "$output"

@@ -1,0 +1,320 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""Boot a kernel variant under QEMU (TCG) and drive it from the host.
+
+The guest has ACPI DIMM slots, optionally two NUMA nodes and a virtio-mem
+device, and a busybox/bash/util-linux/kmod initramfs whose /init serves
+commands on the second serial port (see guest/init). The host side talks QMP
+to plug and unplug memory. Every wait has a hard timeout: a hung guest fails
+the caller with VMError, it never hangs the run.
+
+As a library:
+    with VM("rust", numa=True) as vm:
+        print(vm.run("lsmem").out)
+        vm.plug_dimm("d1", 256 << 20)
+
+As a command:
+    vm.py [--variant rust] [--numa] [--virtio-mem SIZE] [--append ARGS] [--shell] [CMD...]
+"""
+
+import argparse
+import base64
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TOP = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
+CACHE = os.environ.get("MHP_CACHE", "/var/cache/mhp-rust")
+MiB = 1 << 20
+GiB = 1 << 30
+
+
+class VMError(Exception):
+    pass
+
+
+class Result:
+    def __init__(self, rc, out, err):
+        self.rc, self.out, self.err = rc, out, err
+
+    def __repr__(self):
+        return f"Result(rc={self.rc}, out={self.out!r}, err={self.err!r})"
+
+
+def build_dir(variant):
+    return os.path.join(CACHE, f"build-{variant}")
+
+
+def kernel_image(variant):
+    return os.path.join(build_dir(variant), "arch/x86/boot/bzImage")
+
+
+def initramfs(variant):
+    """Build (if out of date) and return the initramfs of a variant."""
+    out = os.path.join(build_dir(variant), "initramfs.cpio.gz")
+    modroot = os.path.join(build_dir(variant), "modroot")
+    inputs = [os.path.join(HERE, "initramfs.sh"), os.path.join(HERE, "guest", "init"),
+              kernel_image(variant)]
+    sel = os.path.join(TOP, "tools", "testing", "selftests")
+    for d, _, files in os.walk(sel):
+        inputs += [os.path.join(d, f) for f in files]
+    if not os.path.exists(kernel_image(variant)):
+        raise VMError(f"no kernel for variant {variant}: run `make kernel VARIANT={variant}`")
+    if os.path.exists(out) and os.path.getmtime(out) >= max(os.path.getmtime(i) for i in inputs):
+        return out
+    subprocess.run([os.path.join(HERE, "initramfs.sh"), modroot, os.path.join(CACHE, "src"), out],
+                   check=True)
+    return out
+
+
+class VM:
+    """A QEMU guest running one kernel variant."""
+
+    def __init__(self, variant="rust", mem=1 * GiB, slots=4, maxmem=16 * GiB, numa=False,
+                 virtio_mem=None, append="", cpus=2, boot_timeout=120, log=None):
+        self.variant = variant
+        self.mem, self.slots, self.maxmem = mem, slots, maxmem
+        self.numa, self.virtio_mem, self.append = numa, virtio_mem, append
+        self.cpus, self.boot_timeout = cpus, boot_timeout
+        self.log = log
+        self.proc = None
+        self.dir = None
+        self.next_id = 0
+        self.qmp_sock = None
+        self.qmp_buf = b""
+        self.events = []
+
+    # -- lifecycle ---------------------------------------------------------
+
+    def __enter__(self):
+        self.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    def command_line(self):
+        append = "console=ttyS0 panic=-1 oops=panic loglevel=6 " + self.append
+        cmd = ["qemu-system-x86_64", "-machine", "q35", "-accel", "tcg",
+               "-smp", str(self.cpus), "-nographic", "-no-reboot", "-nodefaults",
+               "-m", f"{self.mem // MiB}M,slots={self.slots},maxmem={self.maxmem // MiB}M",
+               "-kernel", kernel_image(self.variant), "-initrd", initramfs(self.variant),
+               "-append", append.strip(),
+               "-chardev", f"file,id=con,path={self.dir}/console.log",
+               "-serial", "chardev:con",
+               "-chardev", f"socket,id=agent,path={self.dir}/agent.sock,server=on,wait=off",
+               "-serial", "chardev:agent",
+               "-qmp", f"unix:{self.dir}/qmp.sock,server=on,wait=off"]
+        if self.numa:
+            half = self.mem // 2
+            for n in range(2):
+                cmd += ["-object", f"memory-backend-ram,id=ram{n},size={half // MiB}M",
+                        "-numa", f"node,nodeid={n},memdev=ram{n},cpus={n % self.cpus}"]
+        if self.virtio_mem:
+            node = ",node=1" if self.numa else ""
+            cmd += ["-object", f"memory-backend-ram,id=vmem0,size={self.virtio_mem // MiB}M",
+                    "-device", f"virtio-mem-pci,id=vm0,memdev=vmem0,requested-size=0{node}"]
+        return cmd
+
+    def start(self):
+        self.dir = tempfile.mkdtemp(prefix=f"mhp-vm-{self.variant}-")
+        cmd = self.command_line()
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                     stderr=open(f"{self.dir}/qemu.err", "w"))
+        try:
+            self.agent = self._connect("agent.sock")
+            self.qmp_sock = self._connect("qmp.sock")
+            self._qmp_greeting()
+            self._agent_buf = b""
+            self._read_until(b"AGENT READY\n", self.boot_timeout)
+        except Exception:
+            self.stop()
+            raise
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        if self.log is not None and self.dir:
+            self.log(self.console())
+        if self.dir:
+            shutil.rmtree(self.dir, ignore_errors=True)
+            self.dir = None
+
+    def console(self):
+        """The guest's serial console (kernel log) so far."""
+        try:
+            with open(f"{self.dir}/console.log", errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def _connect(self, name):
+        path = f"{self.dir}/{name}"
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise VMError(f"qemu exited: {open(self.dir + '/qemu.err').read().strip()}")
+            try:
+                s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                s.connect(path)
+                return s
+            except OSError:
+                time.sleep(0.1)
+        raise VMError(f"qemu socket {name} did not appear")
+
+    # -- the guest agent ---------------------------------------------------
+
+    def _read_until(self, marker, timeout):
+        deadline = time.time() + timeout
+        while marker not in self._agent_buf:
+            left = deadline - time.time()
+            if left <= 0:
+                raise VMError(f"timeout after {timeout}s waiting for {marker!r} from the guest; "
+                              f"console tail:\n{self.console()[-3000:]}")
+            if self.proc.poll() is not None:
+                raise VMError(f"guest died; console tail:\n{self.console()[-3000:]}")
+            self.agent.settimeout(min(left, 1.0))
+            try:
+                data = self.agent.recv(65536)
+            except socket.timeout:
+                continue
+            if not data:
+                raise VMError("agent connection closed")
+            self._agent_buf += data
+        head, _, self._agent_buf = self._agent_buf.partition(marker)
+        return head
+
+    def run(self, script, timeout=120, check=False):
+        """Run a bash script in the guest; return Result(rc, out, err)."""
+        self.next_id += 1
+        cid = str(self.next_id)
+        payload = base64.b64encode(script.encode()).decode()
+        self.agent.sendall(f"RUN {cid} {payload}\n".encode())
+        self._read_until(f"BEGIN {cid}\n".encode(), timeout)
+        body = self._read_until(f"\nEND {cid} ".encode(), timeout)
+        rc = int(self._read_until(b"\n", 10))
+        out, _, err = body.partition(f"\nSEP {cid}\n".encode())
+        res = Result(rc, base64.b64decode(b"".join(out.split())).decode(errors="replace"),
+                     base64.b64decode(b"".join(err.split())).decode(errors="replace"))
+        if check and res.rc != 0:
+            raise VMError(f"guest command failed ({res.rc}): {script}\n{res.out}{res.err}")
+        return res
+
+    def sh(self, script, timeout=120):
+        """Run a script that must succeed; return its stdout."""
+        return self.run(script, timeout=timeout, check=True).out
+
+    # -- QMP ---------------------------------------------------------------
+
+    def _qmp_recv(self, timeout):
+        deadline = time.time() + timeout
+        while b"\n" not in self.qmp_buf:
+            left = deadline - time.time()
+            if left <= 0:
+                raise VMError("QMP timeout")
+            self.qmp_sock.settimeout(left)
+            try:
+                data = self.qmp_sock.recv(65536)
+            except socket.timeout:
+                continue
+            if not data:
+                raise VMError("QMP connection closed")
+            self.qmp_buf += data
+        line, _, self.qmp_buf = self.qmp_buf.partition(b"\n")
+        return json.loads(line)
+
+    def _qmp_greeting(self):
+        self._qmp_recv(20)
+        self.qmp("qmp_capabilities")
+
+    def qmp(self, command, timeout=30, **arguments):
+        msg = {"execute": command}
+        if arguments:
+            msg["arguments"] = arguments
+        self.qmp_sock.sendall(json.dumps(msg).encode() + b"\n")
+        while True:
+            reply = self._qmp_recv(timeout)
+            if "event" in reply:
+                self.events.append(reply)
+                continue
+            if "error" in reply:
+                raise VMError(f"QMP {command}: {reply['error'].get('desc')}")
+            return reply.get("return")
+
+    def wait_event(self, name, timeout=60, **data):
+        deadline = time.time() + timeout
+        while True:
+            for i, ev in enumerate(self.events):
+                if ev["event"] == name and all(ev.get("data", {}).get(k) == v
+                                               for k, v in data.items()):
+                    del self.events[i]
+                    return ev
+            left = deadline - time.time()
+            if left <= 0:
+                raise VMError(f"timeout waiting for QMP event {name} {data}")
+            self.events.append(self._qmp_recv(left))
+
+    # -- memory devices ------------------------------------------------------
+
+    def plug_dimm(self, dimm_id, size, node=None):
+        """Hot-plug a pc-dimm of `size` bytes (ACPI); returns when QEMU has added it."""
+        self.qmp("object-add", **{"qom-type": "memory-backend-ram", "id": f"{dimm_id}-mem",
+                                  "size": size})
+        args = {"driver": "pc-dimm", "id": dimm_id, "memdev": f"{dimm_id}-mem"}
+        if node is not None:
+            args["node"] = node
+        self.qmp("device_add", **args)
+
+    def unplug_dimm(self, dimm_id, timeout=120):
+        """Request ACPI eject of a DIMM; wait until the guest released it."""
+        self.qmp("device_del", id=dimm_id)
+        self.wait_event("DEVICE_DELETED", timeout=timeout, device=dimm_id)
+        self.qmp("object-del", id=f"{dimm_id}-mem")
+
+    def unplug_dimm_request(self, dimm_id):
+        """Request ACPI eject without waiting (the guest may refuse)."""
+        self.qmp("device_del", id=dimm_id)
+
+    def virtio_mem_resize(self, size, timeout=120):
+        """Set the virtio-mem requested-size and wait until the device reached it."""
+        self.qmp("qom-set", path="/machine/peripheral/vm0", property="requested-size",
+                 value=size)
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.qmp("qom-get", path="/machine/peripheral/vm0", property="size") == size:
+                return
+            time.sleep(0.5)
+        raise VMError(f"virtio-mem did not reach {size} bytes")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--variant", default="rust", choices=["c", "rust", "debug"])
+    ap.add_argument("--mem", type=int, default=1024, help="boot memory in MiB")
+    ap.add_argument("--numa", action="store_true", help="two NUMA nodes")
+    ap.add_argument("--virtio-mem", type=int, default=0, metavar="MIB",
+                    help="add a virtio-mem device of this size")
+    ap.add_argument("--append", default="", help="extra kernel command line")
+    ap.add_argument("--timeout", type=int, default=300, help="per-command timeout (s)")
+    ap.add_argument("cmd", nargs="*", help="commands to run in the guest (default: lsmem)")
+    a = ap.parse_args()
+    with VM(a.variant, mem=a.mem * MiB, numa=a.numa,
+            virtio_mem=a.virtio_mem * MiB if a.virtio_mem else None, append=a.append) as vm:
+        rc = 0
+        for c in a.cmd or ["lsmem"]:
+            r = vm.run(c, timeout=a.timeout)
+            sys.stdout.write(r.out)
+            sys.stderr.write(r.err)
+            rc = rc or r.rc
+        return rc
+
+
+if __name__ == "__main__":
+    sys.exit(main())
