@@ -14,13 +14,15 @@
 //!   `<change>` is `altmap_start_pfn=<hex> altmap_nr_pages=<hex>` for `MEM_PREPARE_ONLINE` and
 //!   `MEM_FINISH_OFFLINE`, and `nid=<n> nid_normal=<n>` (-1 for none) for the other events.
 //!   Writing anything clears the log and restarts the sequence numbers at 0.
-//! - `inject`: the active injections, one `<notifier> <event> <result>` per line. Writing such a
+//! - `inject`: the active injections, one `<notifier> <event> <result>` per line (by notifier,
+//!   then by event value). Writing such a
 //!   line adds or replaces the injection for that notifier and event; `<result>` is a negative
 //!   errno (e.g. `-12`), `bad`, `stop`, `done` or `ok` (`ok` is the default answer and removes
 //!   the injection). Writing `clear` removes all of them. Anything else fails with `EINVAL`.
 
 use core::fmt::Write;
 use kernel::{
+    c_str,
     debugfs::{self, Dir, FileOps},
     memory::notifier::{Action, Change, MemoryNotifier, MemoryNotify, NotifyResult, Registration},
     prelude::*,
@@ -51,19 +53,13 @@ struct Entry {
     ret: NotifyResult,
 }
 
-/// An answer to give instead of `NOTIFY_OK`.
-struct Injection {
-    notifier: usize,
-    action: Action,
-    result: NotifyResult,
-}
-
 #[derive(Default)]
 struct State {
     log: KVec<Entry>,
     next_seq: u64,
     dropped: u64,
-    injections: KVec<Injection>,
+    /// The answer of each notifier to each event (by C value), when not `NOTIFY_OK`.
+    injections: [[Option<NotifyResult>; Action::ALL.len()]; NOTIFIERS.len()],
 }
 
 /// State shared by the notifiers and the debugfs files.
@@ -82,11 +78,8 @@ struct Tap {
 impl MemoryNotifier for Tap {
     fn notify(&self, action: Action, arg: &MemoryNotify) -> NotifyResult {
         let mut state = self.shared.state.lock();
-        let ret = state
-            .injections
-            .iter()
-            .find(|i| i.notifier == self.notifier && i.action == action)
-            .map_or(NotifyResult::Ok, |i| i.result);
+        let ret =
+            state.injections[self.notifier][action.as_raw() as usize].unwrap_or(NotifyResult::Ok);
         let seq = state.next_seq;
         state.next_seq += 1;
         let entry = Entry {
@@ -173,7 +166,7 @@ impl FileOps for LogFile {
 
     fn write(&self, _data: &[u8]) -> Result {
         let mut state = self.0.state.lock();
-        state.log.clear();
+        state.log = KVec::new();
         state.next_seq = 0;
         state.dropped = 0;
         Ok(())
@@ -187,10 +180,14 @@ struct InjectFile(Arc<Shared>);
 impl FileOps for InjectFile {
     fn show(&self, m: &mut SeqFile) -> Result {
         let state = self.0.state.lock();
-        for i in state.injections.iter() {
-            let _ = write!(m, "{} {} ", NOTIFIERS[i.notifier].0, i.action.name());
-            let _ = write_result(m, i.result);
-            let _ = writeln!(m);
+        for (notifier, answers) in state.injections.iter().enumerate() {
+            for (action, result) in Action::ALL.iter().zip(answers) {
+                if let Some(result) = result {
+                    let _ = write!(m, "{} {} ", NOTIFIERS[notifier].0, action.name());
+                    let _ = write_result(m, *result);
+                    let _ = writeln!(m);
+                }
+            }
         }
         Ok(())
     }
@@ -204,7 +201,7 @@ impl FileOps for InjectFile {
             if words.next().is_some() {
                 return Err(EINVAL);
             }
-            state.injections.clear();
+            state.injections = Default::default();
             return Ok(());
         }
         let notifier = NOTIFIERS
@@ -216,19 +213,8 @@ impl FileOps for InjectFile {
         if words.next().is_some() {
             return Err(EINVAL);
         }
-        state
-            .injections
-            .retain(|i| !(i.notifier == notifier && i.action == action));
-        if result != NotifyResult::Ok {
-            state.injections.push(
-                Injection {
-                    notifier,
-                    action,
-                    result,
-                },
-                GFP_KERNEL,
-            )?;
-        }
+        state.injections[notifier][action.as_raw() as usize] =
+            (result != NotifyResult::Ok).then_some(result);
         Ok(())
     }
 }

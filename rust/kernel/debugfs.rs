@@ -63,7 +63,7 @@ pub trait FileOps: Send + Sync {
 
     /// Handles one `write(2)` of `data` (at most [`MAX_WRITE`] bytes, whatever the offset).
     fn write(&self, _data: &[u8]) -> Result {
-        build_error!(crate::error::VTABLE_DEFAULT_ERROR)
+        crate::build_error(crate::error::VTABLE_DEFAULT_ERROR)
     }
 }
 
@@ -99,10 +99,11 @@ unsafe fn write_data<T: FileOps>(data: *const c_void, buf: &[u8]) -> Result {
 ///
 /// `dentry` is the value `debugfs_create_file()` returned for this object (a file only this
 /// object removes, or an error pointer), created with [`FOPS`] and a pointer to `*erased` as its
-/// private data; `erased.data` points to the `T` in `data`.
+/// private data; `_erased.data` points to the `T` in `data`.
 pub struct File<T: FileOps> {
     dentry: *mut bindings::dentry,
-    erased: KBox<Erased>,
+    // Only used through the dentry's private data.
+    _erased: KBox<Erased>,
     data: Arc<T>,
     _parent: Arc<Dir>,
 }
@@ -144,7 +145,7 @@ impl<T: FileOps> File<T> {
         // INVARIANT: `dentry` was just created with `FOPS` and `*erased`, which points to `*data`.
         Ok(Self {
             dentry,
-            erased,
+            _erased: erased,
             data,
             _parent: parent.clone(),
         })
@@ -160,7 +161,7 @@ impl<T: FileOps> Drop for File<T> {
     fn drop(&mut self) {
         // SAFETY: By the type invariants the dentry is ours to remove (or an error pointer).
         // `debugfs_remove()` waits for running callbacks and makes later ones fail with `EIO`,
-        // so nothing uses `erased` or `data` once it returns and the fields are dropped.
+        // so nothing uses `_erased` or `data` once it returns and the fields are dropped.
         unsafe { bindings::debugfs_remove(self.dentry) };
     }
 }
@@ -214,7 +215,7 @@ unsafe extern "C" fn show(m: *mut bindings::seq_file, _v: *mut c_void) -> i32 {
 /// Called by the VFS through [`FOPS`] only, for a file opened by [`open`].
 unsafe extern "C" fn write(
     file: *mut bindings::file,
-    buf: *const core::ffi::c_char,
+    buf: *const crate::ffi::c_char,
     count: usize,
     _ppos: *mut bindings::loff_t,
 ) -> isize {

@@ -36,7 +36,7 @@
 
 use crate::{
     bindings,
-    error::{to_result, Error, Result},
+    error::{to_result, Error},
     init::{self, PinInit},
     prelude::*,
     types::Opaque,
@@ -101,10 +101,10 @@ impl Action {
     ];
 
     /// Returns the event with the C value `value`, if there is one.
-    pub fn from_raw(value: core::ffi::c_ulong) -> Option<Self> {
+    pub fn from_raw(value: crate::ffi::c_ulong) -> Option<Self> {
         Self::ALL
             .into_iter()
-            .find(|a| core::ffi::c_ulong::from(a.as_raw()) == value)
+            .find(|a| a.as_raw() as crate::ffi::c_ulong == value)
     }
 
     /// Returns the C value of the event.
@@ -153,9 +153,9 @@ pub enum Change {
     /// that holds its own memmap (memmap_on_memory); `nr_pages` is 0 without it.
     Altmap {
         /// First pfn of the memory block (and of its vmemmap).
-        start_pfn: u64,
+        start_pfn: usize,
         /// Number of vmemmap pages at the start of the block.
-        nr_pages: u64,
+        nr_pages: usize,
     },
     /// For the other events: the node whose memory state changes, if any.
     NodeStatus {
@@ -175,9 +175,9 @@ pub enum Change {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct MemoryNotify {
     /// First pfn of the range (after the vmemmap pages, if any).
-    pub start_pfn: u64,
+    pub start_pfn: usize,
     /// Number of pages in the range (without the vmemmap pages).
-    pub nr_pages: u64,
+    pub nr_pages: usize,
     /// The event-specific part.
     pub change: Change,
 }
@@ -329,7 +329,7 @@ impl<T: MemoryNotifier> Registration<T> {
     /// `struct memory_notify` that `memory_notify()` passes as `data`.
     unsafe extern "C" fn notifier_call(
         nb: *mut bindings::notifier_block,
-        action: core::ffi::c_ulong,
+        action: crate::ffi::c_ulong,
         data: *mut c_void,
     ) -> i32 {
         let Some(action) = Action::from_raw(action) else {
@@ -337,7 +337,9 @@ impl<T: MemoryNotifier> Registration<T> {
         };
         // SAFETY: `nb` is the `nb` field of a live `Registration<T>` (type invariants: it is
         // registered only while the registration exists, and `drop` waits for running calls).
-        let this = unsafe { &*crate::container_of!(nb.cast::<Opaque<_>>(), Self, nb) };
+        let this = unsafe {
+            &*crate::container_of!(nb.cast::<Opaque<bindings::notifier_block>>(), Self, nb)
+        };
         // SAFETY: `memory_notify()` passes a valid `struct memory_notify` with the fields of
         // `action` initialised.
         let arg = unsafe { MemoryNotify::from_raw(action, data.cast()) };

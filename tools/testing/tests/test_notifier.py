@@ -113,9 +113,15 @@ def notifier_sequences(case, variant):
     with VM(variant) as vm:
         sh(vm, "modprobe memory_notifier_recorder")
         base = blocks(vm)
-        vm.plug_dimm("d1", 256 * MiB)
-        bl = wait_blocks(vm, len(base) + 2)
-        blk = sorted(set(bl) - set(base))[0]
+        # A 3-block DIMM; the outer blocks go to ZONE_MOVABLE first, so the policy (`online`)
+        # also picks Movable for the middle one, which is the one under test: memory in
+        # Movable offlines reliably.
+        vm.plug_dimm("d1", 384 * MiB)
+        bl = wait_blocks(vm, len(base) + 3)
+        new = sorted(set(bl) - set(base))
+        blk = new[1]
+        for i in (new[0], new[2]):
+            sh(vm, f"w $M/memory{i}/state online_movable")
         t.append(f"block memory{blk}")
         for name, inject, (path, value), want_err, want_seq, want_state in scenarios(blk):
             cmd = f"echo > {D}/log; echo clear > {D}/inject; "
@@ -148,7 +154,8 @@ def notifier_sequences(case, variant):
         case.check(all(r == "ret=ok" for r in _rets(log)), "all callbacks returned ok", log)
         t.append("== payload")
         t.append(log.rstrip())
-        sh(vm, f"w $M/memory{blk}/state offline")
+        for i in new:
+            sh(vm, f"w $M/memory{i}/state offline")
         sh(vm, "rmmod memory_notifier_recorder")
         case.eq(sh(vm, f"test -e {D} && echo present || echo gone").strip(), "gone",
                 "rmmod removes the debugfs directory")
@@ -171,7 +178,8 @@ def recorder_controls(case, variant):
         sh(vm, f"echo 'low MEM_OFFLINE stop' > {D}/inject; "
                f"echo 'high MEM_PREPARE_ONLINE -22' > {D}/inject")
         case.eq(sh(vm, f"cat {D}/inject"),
-                "low MEM_OFFLINE stop\nhigh MEM_PREPARE_ONLINE -22\n", "injections are listed")
+                "high MEM_PREPARE_ONLINE -22\nlow MEM_OFFLINE stop\n",
+                "injections are listed by notifier, then by event")
         sh(vm, f"echo 'low MEM_OFFLINE ok' > {D}/inject")
         case.eq(sh(vm, f"cat {D}/inject"), "high MEM_PREPARE_ONLINE -22\n",
                 "'ok' removes an injection")

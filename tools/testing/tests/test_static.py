@@ -43,36 +43,77 @@ def checkpatch(case):
                    f"checkpatch --strict {os.path.basename(p)}", r.stdout[-3000:])
 
 
+def _kmake(out, *args):
+    """make in the kernel tree with the project's toolchain; (rc, output)."""
+    cmd = ["bash", "-c",
+           f'. {TOP}/tools/build/toolchain.sh; '
+           f'make -s -C {SRC} O={out} "${{KMAKE_ARGS[@]}}" -j$(nproc) "$@"', "make", *args]
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    return r.returncode, r.stdout + r.stderr
+
+
+def _tree_paths():
+    """Where the project's Rust files are in the kernel tree."""
+    out = []
+    for f in rust_files():
+        rel = os.path.relpath(f, TOP)
+        out.append(rel if rel.startswith("rust/kernel/") else
+                   "drivers/base/memory_rust/" + os.path.basename(rel))
+    return out
+
+
+def _ours(log):
+    """The warning/error diagnostics of a rustc/clippy/rustdoc log about our files."""
+    ours = _tree_paths()
+    return [b for b in re.split(r"\n(?=warning|error)", log)
+            if b.startswith(("warning", "error")) and any(o in b for o in ours)]
+
+
+def _clippy_tree(case):
+    """A build directory with the rust variant's configuration, for checks."""
+    out = os.path.join(CACHE, "build-check")
+    rust_cfg = os.path.join(CACHE, "build-rust", ".config")
+    if not case.check(os.path.exists(rust_cfg), "the rust variant is configured", rust_cfg):
+        return None
+    os.makedirs(out, exist_ok=True)
+    shutil.copy(rust_cfg, os.path.join(out, ".config"))
+    return out
+
+
 @test()
 def clippy(case):
     """A CLIPPY=1 build of the project's Rust code has no warnings."""
-    out = os.path.join(CACHE, "build-clippy")
-    rust_cfg = os.path.join(CACHE, "build-rust", ".config")
-    case.check(os.path.exists(rust_cfg), "the rust variant is configured", rust_cfg)
-    os.makedirs(out, exist_ok=True)
-    shutil.copy(rust_cfg, os.path.join(out, ".config"))
-    env_make = ["bash", "-c",
-                f'. {TOP}/tools/build/toolchain.sh; '
-                f'make -s -C {SRC} O={out} "${{KMAKE_ARGS[@]}}" CLIPPY=1 -j$(nproc) "$@"', "make"]
-    r = subprocess.run(env_make + ["olddefconfig", "prepare"], capture_output=True, text=True)
-    case.check(r.returncode == 0, "prepare the clippy build", r.stderr[-3000:])
-    # Force the project's Rust units to be checked again.
+    out = _clippy_tree(case)
+    if out is None:
+        return
+    # Force the project's Rust units to be compiled (and so linted) again.
     for f in ["rust/kernel.o", *glob.glob(f"{out}/drivers/base/memory_rust/*.o")]:
         try:
             os.remove(os.path.join(out, f))
         except OSError:
             pass
-    r = subprocess.run(env_make + ["rust/", "drivers/base/memory_rust/"],
-                       capture_output=True, text=True)
-    log = r.stdout + r.stderr
-    case.check(r.returncode == 0, "CLIPPY=1 build of rust/ and drivers/base/memory_rust/",
-               log[-3000:])
-    ours = [f"rust/{os.path.relpath(f, TOP + '/rust')}" for f in rust_files()]
-    ours = [("drivers/base/memory_rust/" + os.path.basename(f)) if f.count("/") == 1 else f
-            for f in ours]
-    warnings = []
-    for block in re.split(r"\n(?=warning|error)", log):
-        if block.startswith(("warning", "error")) and any(o in block for o in ours):
-            warnings.append(block)
-    case.check(not warnings, f"no clippy warnings in the project's {len(ours)} Rust files",
+    rc, log = _kmake(out, "CLIPPY=1", "olddefconfig", "prepare", "drivers/base/memory_rust/")
+    case.check(rc == 0, "CLIPPY=1 build of rust/ and drivers/base/memory_rust/", log[-3000:])
+    case.check("clippy-driver" in open(os.path.join(out, "rust", ".kernel.o.cmd")).read(),
+               "the kernel crate was built by clippy-driver")
+    warnings = _ours(log)
+    case.check(not warnings, f"no clippy warnings in the project's {len(_tree_paths())} Rust files",
+               "\n".join(warnings)[-4000:])
+
+
+@test()
+def rustdoc(case):
+    """The kernel crate's documentation, with the project's modules, builds without warnings."""
+    out = _clippy_tree(case)
+    if out is None:
+        return
+    rc, log = _kmake(out, "olddefconfig", "rustdoc")
+    case.check(rc == 0, "make rustdoc", log[-3000:])
+    for page in ("kernel/memory/notifier/index.html", "kernel/debugfs/index.html",
+                 "kernel/seq_file/index.html"):
+        case.check(os.path.exists(os.path.join(out, "Documentation/output/rust/rustdoc", page))
+                   or os.path.exists(os.path.join(out, "rust/doc", page)),
+                   f"{page} is generated")
+    warnings = _ours(log)
+    case.check(not warnings, "no rustdoc warnings in the project's files",
                "\n".join(warnings)[-4000:])
