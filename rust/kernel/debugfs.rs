@@ -98,7 +98,7 @@ unsafe fn write_data<T: FileOps>(data: *const c_void, buf: &[u8]) -> Result {
 /// # Invariants
 ///
 /// `dentry` is the value `debugfs_create_file()` returned for this object (a file only this
-/// object removes, or an error pointer), created with [`FOPS`] and a pointer to `*erased` as its
+/// object removes, or an error pointer), created with `FOPS` and a pointer to `*erased` as its
 /// private data; `_erased.data` points to the `T` in `data`.
 pub struct File<T: FileOps> {
     dentry: *mut bindings::dentry,

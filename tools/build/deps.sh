@@ -22,6 +22,7 @@ PACKAGES=(
 	qemu-system-x86 busybox-static util-linux bash
 )
 
+SUDO=; [ "$(id -u)" = 0 ] || SUDO=sudo
 missing=()
 for p in "${PACKAGES[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
@@ -29,7 +30,6 @@ for p in "${PACKAGES[@]}"; do
 done
 if [ ${#missing[@]} -gt 0 ]; then
 	echo "deps: installing ${missing[*]}"
-	SUDO=; [ "$(id -u)" = 0 ] || SUDO=sudo
 	$SUDO apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq \
 		--no-install-recommends "${missing[@]}" >/dev/null
@@ -37,6 +37,14 @@ fi
 
 if ! "$BINDGEN_ROOT/bin/bindgen" --version 2>/dev/null | grep -qx "bindgen $BINDGEN_VERSION"; then
 	echo "deps: building bindgen-cli $BINDGEN_VERSION (about 2-3 minutes)"
-	cargo install --quiet --locked bindgen-cli --version "$BINDGEN_VERSION" \
+	cargo=$(command -v cargo || true)
+	[ -n "$cargo" ] || cargo=$HOME/.cargo/bin/cargo
+	if [ ! -x "$cargo" ]; then
+		# No rustup here: Debian's cargo matching rustc-web.
+		DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq \
+			--no-install-recommends cargo-web >/dev/null
+		cargo=/usr/bin/cargo
+	fi
+	"$cargo" install --quiet --locked bindgen-cli --version "$BINDGEN_VERSION" \
 		--root "$BINDGEN_ROOT"
 fi

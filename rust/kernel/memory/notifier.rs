@@ -271,7 +271,7 @@ pub trait MemoryNotifier: Send + Sync {
 ///
 /// # Invariants
 ///
-/// `nb` is registered on the memory notifier chain with [`Self::notifier_call`] as its
+/// `nb` is registered on the memory notifier chain with `Self::notifier_call` as its
 /// callback, from the moment initialisation succeeds until `drop` unregisters it.
 #[pin_data(PinnedDrop)]
 pub struct Registration<T: MemoryNotifier> {
