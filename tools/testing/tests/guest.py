@@ -47,6 +47,17 @@ def wait_blocks(vm, count, timeout=60):
         time.sleep(0.5)
 
 
+def uevents(vm, want=0, timeout=10):
+    """Memory uevents since the last call ("<ACTION> memoryN" lines); waits for `want`."""
+    deadline = time.time() + timeout
+    while int(sh(vm, "cat /run/uevents 2>/dev/null | wc -l")) < want and time.time() < deadline:
+        time.sleep(0.2)
+    # The logger opens the file by name for every event: after the rename, new events go to
+    # a new file and none is lost.
+    return sh(vm, "mv /run/uevents /run/uevents.read 2>/dev/null; "
+                  "cat /run/uevents.read 2>/dev/null; rm -f /run/uevents.read").splitlines()
+
+
 def block_size(vm):
     return int(sh(vm, "cat $M/block_size_bytes"), 16)
 

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0
 """DIMM hot-plug with each auto_online_blocks value, manual online/offline, unplug."""
 
-from guest import blocks, memtotal, sh, wait_blocks
+from guest import blocks, memtotal, sh, uevents, wait_blocks
 from ktap import test
 from vm import MiB, VM
 
@@ -36,6 +36,12 @@ def dimm_hotplug(case, variant):
             new = sorted(set(bl) - set(have))
             have.update({i: bl[i] for i in new})
             t.append(f"{mode}: plug {dimm} -> {_fmt(bl, new)}, MemTotal +{memtotal(vm) - before} kB")
+            want = [f"add memory{i}" for i in new]
+            if mode != "offline":
+                want += [f"online memory{i}" for i in new]
+            ev = uevents(vm, len(want))
+            t.append(f"{mode}: uevents {', '.join(ev)}")
+            case.eq(ev, want, f"{mode}: add uevents in block order, then online uevents")
             return bl, new, before
 
         def offline_unplug(mode, dimm, new, before):
@@ -45,12 +51,16 @@ def dimm_hotplug(case, variant):
             bl = blocks(vm)
             case.eq([bl[i][0] for i in new], ["offline"] * len(new), f"{mode}: blocks read offline")
             case.eq(memtotal(vm), before, f"{mode}: MemTotal back after offline")
+            case.eq(uevents(vm, len(new)), [f"offline memory{i}" for i in new],
+                    f"{mode}: one offline uevent per block")
             vm.unplug_dimm(dimm)
             for i in new:
                 del have[i]
             bl = wait_blocks(vm, len(have))
             case.eq(sorted(bl), sorted(have), f"{mode}: unplug removes the DIMM's blocks")
             case.eq(memtotal(vm), before, f"{mode}: MemTotal back after unplug")
+            case.eq(uevents(vm, len(new)), [f"remove memory{i}" for i in new],
+                    f"{mode}: one remove uevent per block")
             t.append(f"{mode}: unplug -> {len(bl)} blocks, MemTotal {memtotal(vm) - before:+d} kB")
 
         # offline: the blocks appear offline; online them by hand. The outer two go to
@@ -68,6 +78,8 @@ def dimm_hotplug(case, variant):
         t.append(f"offline: manual online -> {' '.join(res)}; middle valid_zones was '{mid}'; "
                  f"{_fmt(bl, new)}")
         case.eq(res, ["OK"] * 3, "offline: manual online through state and online")
+        case.eq(uevents(vm, 3), [f"online memory{i}" for i in (new[0], new[2], new[1])],
+                "offline: one online uevent per manual online")
         case.eq(mid, "Movable Normal", "offline: inside the Movable span, Movable comes first")
         case.eq([bl[i] for i in new], [("online", "Movable")] * 3,
                 "offline: the blocks are online in Movable")
@@ -106,8 +118,14 @@ def dimm_eject_online(case, variant):
         t.append(f"plug -> {_fmt(bl, new)}")
         case.eq([bl[i] for i in new], [("online", "Movable")] * 2,
                 "blocks are online in ZONE_MOVABLE")
+        case.eq(uevents(vm, 4), [f"{a} memory{i}" for a in ("add", "online") for i in new],
+                "plug: add then online uevents")
         vm.unplug_dimm("d1")
         bl = wait_blocks(vm, len(base))
+        ev = uevents(vm, 4)
+        t.append(f"eject uevents: {', '.join(ev)}")
+        case.eq(sorted(ev), sorted(f"{a} memory{i}" for a in ("offline", "remove") for i in new),
+                "eject: offline and remove uevents for each block")
         case.eq(sorted(bl), sorted(base), "eject removes the blocks")
         case.eq(memtotal(vm), base_total, "MemTotal back after eject")
         t.append(f"eject -> {len(bl)} blocks")
