@@ -8,8 +8,17 @@ from vm import VMError
 # Bash functions available to every guest script run through sh()/run().
 PRELUDE = r"""
 M=/sys/devices/system/memory
-# w FILE VALUE: write VALUE (no newline added); print OK or the error text.
-w() { local e; if e=$( { printf '%s' "$2" >"$1"; } 2>&1 ); then echo OK; else echo "${e##*: }"; fi; }
+# w FILE VALUE: write VALUE (no newline added) with a single write(2); print OK or the
+# error text (strerror of the errno).
+w() {
+	local e
+	if e=$(printf '%s' "$2" | dd of="$1" bs=1M iflag=fullblock conv=notrunc 2>&1 >/dev/null); then
+		echo OK
+	else
+		e=$(echo "$e" | grep -v records | head -n 1)
+		echo "${e##*: }"
+	fi
+}
 # blocks: "<id> <state> <valid_zones>" for every memory block, by id.
 blocks() {
 	local d
