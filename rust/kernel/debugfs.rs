@@ -56,8 +56,10 @@ impl Drop for Dir {
 }
 
 /// The callbacks of a debugfs [`File`].
+///
+/// `'static` because a [`File`] that is leaked stays in debugfs for ever.
 #[vtable]
-pub trait FileOps: Send + Sync {
+pub trait FileOps: Send + Sync + 'static {
     /// Writes the contents of the file. Called for every read from the start of the file.
     fn show(&self, m: &mut SeqFile) -> Result;
 

@@ -258,7 +258,9 @@ impl NotifyResult {
 }
 
 /// A subscriber to the memory notifier chain.
-pub trait MemoryNotifier: Send + Sync {
+///
+/// `'static` because a [`Registration`] that is leaked stays registered for ever.
+pub trait MemoryNotifier: Send + Sync + 'static {
     /// Called for every memory hotplug event, with `mem_hotplug_lock` held for write.
     fn notify(&self, action: Action, arg: &MemoryNotify) -> NotifyResult;
 }
