@@ -10,6 +10,7 @@
 #   make vm VARIANT=v CMD='lsmem'   boot a variant and run commands in it
 #   make check             rustfmt, clippy and checkpatch only
 #   make test-only T='notifier*'    run tests on the kernels already built
+#   make test-debug        build the debug variant (lockdep, KASAN, kmemleak) and run its tests
 #
 # The cache (pristine source, patched tree, build directories) lives outside
 # the repository in $(MHP_CACHE), default /var/cache/mhp-rust.
@@ -22,12 +23,12 @@ export MHP_CACHE
 
 TESTS := tools/testing/tests/run.py $(foreach t,$(T),-k '$(t)')
 
-.PHONY: all deps tree kernel demo test test-only check vm clean help
+.PHONY: all deps tree kernel demo test test-only test-debug check vm clean help
 
 all: help
 
 help:
-	@sed -n '3,17p' Makefile | sed 's/^# \{0,1\}//'
+	@awk 'NR > 2 && !/^#/ { exit } NR > 2 { sub(/^# ?/, ""); print }' Makefile
 
 deps:
 	@tools/build/deps.sh
@@ -49,6 +50,10 @@ test: deps
 
 test-only:
 	@$(TESTS)
+
+test-debug: deps
+	@tools/build/build-kernel.sh debug
+	@$(TESTS) --variants debug
 
 check: deps
 	@tools/build/prepare-tree.sh

@@ -103,8 +103,10 @@ def load(directory):
 
 def main(directory, patterns, variants, list_only=False):
     load(directory)
+    # A per-variant test is part of the run when one of its variants is selected.
     selected = [t for t in REGISTRY
-                if not patterns or any(fnmatch.fnmatch(t[0], p) for p in patterns)]
+                if (not patterns or any(fnmatch.fnmatch(t[0], p) for p in patterns))
+                and (t[2] is None or any(v in variants for v in t[2]))]
     if list_only:
         for t in selected:
             print(t[0])

@@ -9,7 +9,7 @@ def _fmt(bl, ids):
     return " ".join(f"{i}:{bl[i][0]}:{bl[i][1].replace(' ', '/')}" for i in ids)
 
 
-@test(variants=("c", "rust"), compare=True)
+@test(variants=("c", "rust", "debug"), compare=True)
 def dimm_hotplug(case, variant):
     """Plug DIMMs under each auto_online_blocks value; online, offline, unplug.
 
@@ -103,7 +103,7 @@ def dimm_hotplug(case, variant):
     return "\n".join(t) + "\n"
 
 
-@test(variants=("c", "rust"), compare=True)
+@test(variants=("c", "rust", "debug"), compare=True)
 def dimm_eject_online(case, variant):
     """ACPI eject of an online Movable DIMM offlines and removes its blocks."""
     t = []

@@ -23,7 +23,7 @@ def _run(vm, cmd):
     return f"$ {cmd}  [exit {r.rc}]\n{r.out}{r.err}"
 
 
-@test(variants=("c", "rust"), compare=True)
+@test(variants=("c", "rust", "debug"), compare=True)
 def lsmem_chmem(case, variant):
     """lsmem in several output modes and chmem -e/-d with their exit codes."""
     t = []

@@ -106,7 +106,7 @@ def scenarios(blk):
     ]
 
 
-@test(variants=("c", "rust"), compare=True)
+@test(variants=("c", "rust", "debug"), compare=True)
 def notifier_sequences(case, variant):
     """Event order, chain truncation, vetoes and payloads for online/offline."""
     t = []
@@ -162,7 +162,7 @@ def notifier_sequences(case, variant):
     return "\n".join(t) + "\n"
 
 
-@test(variants=("c", "rust"))
+@test(variants=("c", "rust", "debug"))
 def recorder_controls(case, variant):
     """Bad writes to the recorder's inject file fail with EINVAL; good ones show up."""
     with VM(variant) as vm:

@@ -8,7 +8,7 @@ from vm import MiB, VM
 SELFTEST = "/opt/selftests/memory-hotplug/mem-on-off-test.sh"
 
 
-@test(variants=("c", "rust"))
+@test(variants=("c", "rust", "debug"))
 def mem_on_off_test(case, variant):
     """mem-on-off-test.sh with memory-notifier-error-inject passes (exit 0, not skipped)."""
     with VM(variant) as vm:

@@ -35,7 +35,7 @@ snap /sys/bus/memory
 """
 
 
-@test(variants=("c", "rust"), compare=True)
+@test(variants=("c", "rust", "debug"), compare=True)
 def sysfs_snapshot(case, variant):
     """Files, modes, contents and links of the memory subsystem: boot, DIMM plug, online."""
     t = []
@@ -125,7 +125,7 @@ def corpus(free_addr, blk):
     return out
 
 
-@test(variants=("c", "rust"), compare=True)
+@test(variants=("c", "rust", "debug"), compare=True)
 def sysfs_bad_input(case, variant):
     """The result (errno text) of every write in the corpus, including probe."""
     t = []

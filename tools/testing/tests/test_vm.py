@@ -13,7 +13,7 @@ def _node_links(vm, ids):
             for i in ids}
 
 
-@test(variants=("c", "rust"), compare=True)
+@test(variants=("c", "rust", "debug"), compare=True)
 def numa_virtio_mem(case, variant):
     """virtio-mem on node 1 of a two-node guest: grow by 256 MiB, then shrink to 0."""
     t = []

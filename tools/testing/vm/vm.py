@@ -96,8 +96,22 @@ class VM:
         self.start()
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, exc_type, *exc):
+        splats = self.splats() if exc_type is None else []
         self.stop()
+        if splats:
+            raise VMError("the kernel reported problems:\n" + "\n".join(splats))
+
+    # Kernel log lines that mean a bug, whatever the test checked.
+    SPLATS = ("WARNING:", "BUG:", "Oops", "kernel BUG", "Kernel panic",
+              "possible circular locking", "possible recursive locking",
+              "inconsistent lock state", "KASAN:", "UBSAN:", "unreferenced object",
+              "sleeping function called from invalid context")
+
+    def splats(self):
+        """Lines of the kernel log so far that report a bug (WARN, BUG, lockdep, KASAN...)."""
+        return [line for line in self.console().splitlines()
+                if any(p in line for p in self.SPLATS)]
 
     def command_line(self):
         append = "console=ttyS0 panic=-1 oops=panic loglevel=6 " + self.append
