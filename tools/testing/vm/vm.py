@@ -200,7 +200,10 @@ class VM:
             except socket.timeout:
                 continue
             if not data:
-                raise VMError("agent connection closed")
+                if self.proc.poll() is None:
+                    self.proc.wait(timeout=10)
+                raise VMError(f"agent connection closed (qemu exit {self.proc.poll()}); "
+                              f"console tail:\n{self.console()[-6000:]}")
             self._agent_buf += data
         head, _, self._agent_buf = self._agent_buf.partition(marker)
         return head
