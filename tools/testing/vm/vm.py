@@ -116,7 +116,9 @@ class VM:
     def command_line(self):
         append = "console=ttyS0 panic=-1 oops=panic loglevel=6 " + self.append
         cmd = ["qemu-system-x86_64", "-machine", "q35", "-accel", "tcg",
-               "-smp", str(self.cpus), "-nographic", "-no-reboot", "-nodefaults",
+               # One socket per vCPU: with two NUMA nodes, vCPUs of different nodes
+               # must not share a cache (the kernel WARNs at boot otherwise).
+               "-smp", f"{self.cpus},sockets={self.cpus},cores=1,threads=1", "-nographic", "-no-reboot", "-nodefaults",
                "-m", f"{self.mem // MiB}M,slots={self.slots},maxmem={self.maxmem // MiB}M",
                "-kernel", kernel_image(self.variant), "-initrd", initramfs(self.variant),
                "-append", append.strip(),
