@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0
 """DIMM hot-plug with each auto_online_blocks value, manual online/offline, unplug."""
 
-from guest import blocks, memtotal, sh, uevents, wait_blocks
+from guest import block_size, blocks, memtotal, sh, uevents, wait_blocks
 from ktap import test
 from vm import MiB, VM
 
@@ -21,7 +21,7 @@ def dimm_hotplug(case, variant):
     with VM(variant) as vm:
         base = blocks(vm)
         base_total = memtotal(vm)
-        bsize = int(sh(vm, "cat $M/block_size_bytes"), 16)
+        bsize = block_size(vm)
         case.eq(sh(vm, "cat $M/auto_online_blocks").strip(), "offline",
                 "auto_online_blocks defaults to offline (MHP_DEFAULT_ONLINE_TYPE_OFFLINE)")
         t.append(f"boot: {len(base)} blocks, block_size_bytes={bsize:x}, MemTotal {base_total}")

@@ -132,10 +132,10 @@ def notifier_sequences(case, variant):
             cmd += f"w {path} {value}; echo clear > {D}/inject; cat {D}/log"
             out = sh(vm, cmd)
             res, _, log = out.partition("\n")
-            state = bl_state = blocks(vm)[blk][0]
+            state = blocks(vm)[blk][0]
             case.eq(res, want_err, f"{name}: write result")
             case.eq(_parse(log), want_seq, f"{name}: event sequence")
-            case.eq(bl_state, want_state, f"{name}: state afterwards")
+            case.eq(state, want_state, f"{name}: state afterwards")
             t.append(f"== {name}: {res}, state {state}")
             t.append(log.rstrip())
 

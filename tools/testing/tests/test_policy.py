@@ -9,7 +9,7 @@ Movable for ~1 GiB of boot kernel memory) and later ones to ZONE_NORMAL.
 
 import time
 
-from guest import blocks, sh, uevents, wait_blocks
+from guest import block_size, blocks, sh, uevents, wait_blocks
 from ktap import test
 from vm import GiB, MiB, VM
 
@@ -37,7 +37,7 @@ def _plug_dimms(vm, count, size):
     base = blocks(vm)
     have = len(base)
     layout = []
-    bsize = int(sh(vm, "cat $M/block_size_bytes"), 16)
+    bsize = block_size(vm)
     for n in range(count):
         vm.plug_dimm(f"d{n}", size)
         bl = wait_blocks(vm, have + size // bsize, timeout=120)

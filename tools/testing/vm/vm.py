@@ -297,10 +297,6 @@ class VM:
         self.wait_event("DEVICE_DELETED", timeout=timeout, device=dimm_id)
         self.qmp("object-del", id=f"{dimm_id}-mem")
 
-    def unplug_dimm_request(self, dimm_id):
-        """Request ACPI eject without waiting (the guest may refuse)."""
-        self.qmp("device_del", id=dimm_id)
-
     def virtio_mem_resize(self, size, timeout=120):
         """Set the virtio-mem requested-size and wait until the device reached it."""
         self.qmp("qom-set", path="/machine/peripheral/vm0", property="requested-size",
