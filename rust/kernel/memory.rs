@@ -5,4 +5,7 @@
 //! C headers: [`include/linux/memory.h`](srctree/include/linux/memory.h) and
 //! [`include/linux/memory_hotplug.h`](srctree/include/linux/memory_hotplug.h).
 
+pub mod block;
+pub mod hotplug;
 pub mod notifier;
+pub mod subsys;

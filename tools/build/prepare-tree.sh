@@ -44,7 +44,7 @@ esac
 # 2. What lands in the tree, and where (repo path -> tree path).
 overlay() {
 	local f
-	for f in Kbuild Kconfig rust/*.rs; do
+	for f in Kbuild Kconfig rust/*.rs glue/*.c; do
 		if [ -e "$f" ]; then echo "$f drivers/base/memory_rust/$(basename "$f")"; fi
 	done
 	for d in rust/kernel rust/helpers tools/testing/selftests; do

@@ -357,3 +357,98 @@ impl<T: MemoryNotifier> PinnedDrop for Registration<T> {
         unsafe { bindings::unregister_memory_notifier(self.nb.get()) };
     }
 }
+
+/// The payload of an event sent by a memory block driver itself (`MEM_PREPARE_ONLINE` and
+/// `MEM_FINISH_OFFLINE`): the whole block, with its memmap_on_memory (altmap) part.
+pub struct BlockRange {
+    /// First pfn of the block.
+    pub altmap_start_pfn: usize,
+    /// Number of vmemmap pages at the start of the block (0 without memmap_on_memory).
+    pub altmap_nr_pages: usize,
+    /// First pfn after the vmemmap pages.
+    pub start_pfn: usize,
+    /// Number of pages after the vmemmap pages.
+    pub nr_pages: usize,
+}
+
+/// Sends `action` for `range` to the memory notifier chain (`memory_notify()`), and returns
+/// the error of the first callback that vetoed it (`notifier_to_errno()`).
+///
+/// Only the events that carry an altmap payload can be sent this way; the others are sent by
+/// core mm (`online_pages()`, `offline_pages()`).
+#[cfg(CONFIG_MEMORY_HOTPLUG_RUST)]
+pub fn notify(
+    _lock: &super::hotplug::MemHotplugGuard,
+    action: Action,
+    range: &BlockRange,
+) -> Result {
+    if !action.has_altmap() {
+        return Err(EINVAL);
+    }
+    let mut arg = bindings::memory_notify {
+        altmap_start_pfn: range.altmap_start_pfn,
+        altmap_nr_pages: range.altmap_nr_pages,
+        start_pfn: range.start_pfn,
+        nr_pages: range.nr_pages,
+        // Not part of these events; C leaves them uninitialised, they read as "no change".
+        status_change_nid_normal: bindings::NUMA_NO_NODE,
+        status_change_nid: bindings::NUMA_NO_NODE,
+    };
+    // SAFETY: `arg` is a valid payload for `action`; `mem_hotplug_lock` is held as the chain's
+    // callbacks expect.
+    let ret = unsafe { chain::call(action.as_raw() as _, ptr::addr_of_mut!(arg).cast()) };
+    // SAFETY: Pure function.
+    to_result(unsafe { bindings::notifier_to_errno(ret) })
+}
+
+/// The memory notifier chain itself (`BLOCKING_NOTIFIER_HEAD(memory_chain)`), for the memory
+/// block driver that provides `register_memory_notifier()` and friends.
+///
+/// The head is defined in C because it must be statically initialised: slub registers its
+/// callback before any Rust code runs.
+#[cfg(CONFIG_MEMORY_HOTPLUG_RUST)]
+pub mod chain {
+    use crate::{bindings, ffi::c_ulong};
+    use core::{ffi::c_void, ptr};
+
+    extern "C" {
+        static mut memory_chain: bindings::blocking_notifier_head;
+    }
+
+    /// `register_memory_notifier()`: adds `nb`, ordered by descending priority.
+    ///
+    /// # Safety
+    ///
+    /// `nb` must be valid and stay registered only while it is alive.
+    pub unsafe fn register(nb: *mut bindings::notifier_block) -> i32 {
+        // SAFETY: The chain head is statically initialised; `nb` is valid (safety
+        // requirements).
+        unsafe { bindings::blocking_notifier_chain_register(ptr::addr_of_mut!(memory_chain), nb) }
+    }
+
+    /// `unregister_memory_notifier()`.
+    ///
+    /// # Safety
+    ///
+    /// `nb` must be null or a pointer passed to [`register`].
+    pub unsafe fn unregister(nb: *mut bindings::notifier_block) {
+        // SAFETY: The chain head is statically initialised; the chain ignores unknown blocks.
+        unsafe {
+            bindings::blocking_notifier_chain_unregister(ptr::addr_of_mut!(memory_chain), nb)
+        };
+    }
+
+    /// `memory_notify()`: calls the chain with event `val` and payload `v`.
+    ///
+    /// # Safety
+    ///
+    /// `v` must point to a `struct memory_notify` valid for event `val`; the caller must not
+    /// hold locks the callbacks take (it holds `mem_hotplug_lock` for write).
+    pub unsafe fn call(val: c_ulong, v: *mut c_void) -> i32 {
+        // SAFETY: The chain head is statically initialised; the payload is valid (safety
+        // requirements).
+        unsafe {
+            bindings::blocking_notifier_call_chain(ptr::addr_of_mut!(memory_chain), val, v.cast())
+        }
+    }
+}

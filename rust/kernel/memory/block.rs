@@ -1,0 +1,487 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Memory blocks and memory groups: `struct memory_block` and `struct memory_group`.
+//!
+//! C header: [`include/linux/memory.h`](srctree/include/linux/memory.h).
+//!
+//! Both structs keep their C layout because core mm, `drivers/base/node.c`, ACPI and ppc read
+//! their fields directly. Rust allocates and frees them: a [`MemoryBlock`] is a reference
+//! counted device on the `memory` bus (see [`super::subsys`]); a [`MemoryGroup`] is owned by a
+//! `Pin<KBox<MemoryGroup>>`.
+
+use super::hotplug::{DeviceHotplugLocked, OnlineType, Zone};
+use crate::{
+    alloc::{flags, KBox},
+    bindings,
+    device::Device,
+    init::PinInit,
+    prelude::*,
+    types::{ARef, AlwaysRefCounted, Opaque},
+};
+use core::{pin::Pin, ptr, ptr::NonNull};
+
+/// The state of a memory block as shown in its `state` file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BlockState {
+    /// `MEM_ONLINE`.
+    Online,
+    /// `MEM_GOING_OFFLINE`: an offline is in progress.
+    GoingOffline,
+    /// `MEM_OFFLINE`.
+    Offline,
+    /// Any other value, which a memory block never has.
+    Other(u32),
+}
+
+impl BlockState {
+    fn from_raw(raw: u32) -> Self {
+        match raw {
+            bindings::memory_block_state_MEM_ONLINE => BlockState::Online,
+            bindings::memory_block_state_MEM_GOING_OFFLINE => BlockState::GoingOffline,
+            bindings::memory_block_state_MEM_OFFLINE => BlockState::Offline,
+            other => BlockState::Other(other),
+        }
+    }
+
+    fn as_raw(self) -> u32 {
+        match self {
+            BlockState::Online => bindings::memory_block_state_MEM_ONLINE,
+            BlockState::GoingOffline => bindings::memory_block_state_MEM_GOING_OFFLINE,
+            BlockState::Offline => bindings::memory_block_state_MEM_OFFLINE,
+            BlockState::Other(other) => other,
+        }
+    }
+}
+
+/// The vmemmap of a memmap_on_memory block (`struct vmem_altmap`), owned by core mm.
+///
+/// # Invariants
+///
+/// `self.0` points to a valid `struct vmem_altmap` that outlives every memory block using it:
+/// core mm frees it only after removing the blocks.
+#[derive(Clone, Copy)]
+pub struct Altmap(NonNull<bindings::vmem_altmap>);
+
+impl Altmap {
+    /// Wraps a raw altmap pointer; `None` for null.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` must be null or valid until the memory blocks it is given to are removed.
+    pub unsafe fn from_raw(ptr: *mut bindings::vmem_altmap) -> Option<Self> {
+        // INVARIANT: Guaranteed by the safety requirements.
+        NonNull::new(ptr).map(Altmap)
+    }
+}
+
+/// A memory group (`struct memory_group`): memory blocks that are added and removed together,
+/// e.g. one ACPI memory device (static group) or one virtio-mem device (dynamic group).
+///
+/// # Invariants
+///
+/// `self.0` is initialised: `nid`, `is_dynamic` and the size are set, `memory_blocks` is an
+/// initialised list head and the group is pinned.
+#[repr(transparent)]
+pub struct MemoryGroup(Opaque<bindings::memory_group>);
+
+// SAFETY: The group's fields are only changed under `mem_hotplug_lock` (present page counters)
+// or `device_hotplug_lock` (block list), as core mm does for the C struct.
+unsafe impl Send for MemoryGroup {}
+// SAFETY: See `Send`.
+unsafe impl Sync for MemoryGroup {}
+
+/// The kind and size of a memory group.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GroupKind {
+    /// A static group: all its memory (`max_pages`) is added at once.
+    Static {
+        /// Pages of the whole device.
+        max_pages: usize,
+    },
+    /// A dynamic group: memory is added and removed in units of `unit_pages`.
+    Dynamic {
+        /// Pages of one unit.
+        unit_pages: usize,
+    },
+}
+
+impl MemoryGroup {
+    /// Allocates a group of node `nid` with no memory blocks.
+    pub fn new(nid: i32, kind: GroupKind) -> Result<Pin<KBox<Self>>> {
+        let init = Opaque::ffi_init(move |slot: *mut bindings::memory_group| {
+            // SAFETY: `slot` is valid for writes; an all-zero group is a valid value before the
+            // fields are set; `memory_blocks` is initialised in place and stays pinned.
+            unsafe {
+                slot.write(core::mem::zeroed());
+                (*slot).nid = nid;
+                match kind {
+                    GroupKind::Static { max_pages } => {
+                        (*slot).__bindgen_anon_1.s.max_pages = max_pages
+                    }
+                    GroupKind::Dynamic { unit_pages } => {
+                        (*slot).is_dynamic = true;
+                        (*slot).__bindgen_anon_1.d.unit_pages = unit_pages;
+                    }
+                }
+                bindings::INIT_LIST_HEAD(ptr::addr_of_mut!((*slot).memory_blocks));
+            }
+        });
+        // SAFETY: `MemoryGroup` is transparent over `Opaque<memory_group>`, so the initialiser
+        // of the latter initialises the former.
+        let init = unsafe {
+            crate::init::pin_init_from_closure::<MemoryGroup, core::convert::Infallible>(
+                move |slot| init.__pinned_init(slot.cast()),
+            )
+        };
+        // INVARIANT: All fields were initialised above.
+        Ok(KBox::pin_init(init, flags::GFP_KERNEL)?)
+    }
+
+    /// Creates a reference from a raw pointer.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` must be null or point to a group created by [`MemoryGroup::new`] that stays alive
+    /// for `'a`.
+    pub unsafe fn from_raw<'a>(ptr: *mut bindings::memory_group) -> Option<&'a Self> {
+        // SAFETY: `MemoryGroup` is transparent; validity by the safety requirements.
+        unsafe { ptr.cast::<Self>().as_ref() }
+    }
+
+    /// Returns the raw pointer.
+    pub fn as_raw(&self) -> *mut bindings::memory_group {
+        self.0.get()
+    }
+
+    /// Returns the node of the group.
+    pub fn nid(&self) -> i32 {
+        // SAFETY: `nid` is never changed after creation.
+        unsafe { (*self.0.get()).nid }
+    }
+
+    /// Returns whether this is a dynamic group.
+    pub fn is_dynamic(&self) -> bool {
+        // SAFETY: `is_dynamic` is never changed after creation.
+        unsafe { (*self.0.get()).is_dynamic }
+    }
+
+    /// Returns whether memory blocks are in the group.
+    ///
+    /// The list changes under `device_hotplug_lock`; without it the answer may be stale, as
+    /// for C's `memory_group_unregister()`, whose callers own the group's memory.
+    pub fn has_blocks(&self) -> bool {
+        // SAFETY: The list is initialised (type invariant); `list_empty()` reads one pointer.
+        !unsafe { bindings::list_empty(ptr::addr_of!((*self.0.get()).memory_blocks)) }
+    }
+}
+
+/// A memory block device (`struct memory_block`): `/sys/devices/system/memory/memoryN`.
+///
+/// # Invariants
+///
+/// `self.0` was allocated and initialised by [`super::subsys::Subsys::register_block`], its
+/// embedded `struct device` is initialised and the object lives until the device's reference
+/// count drops to zero.
+#[repr(transparent)]
+pub struct MemoryBlock(Opaque<bindings::memory_block>);
+
+// SAFETY: The fields are accessed with the locks documented on each accessor; the reference
+// count may be dropped from any thread (the release function only frees memory).
+unsafe impl Send for MemoryBlock {}
+// SAFETY: See `Send`.
+unsafe impl Sync for MemoryBlock {}
+
+// SAFETY: The device's reference count keeps the block alive (`release` frees it).
+unsafe impl AlwaysRefCounted for MemoryBlock {
+    fn inc_ref(&self) {
+        // SAFETY: The existence of `&self` means the reference count is non-zero.
+        unsafe { bindings::get_device(self.raw_dev()) };
+    }
+
+    unsafe fn dec_ref(obj: NonNull<Self>) {
+        // SAFETY: The caller gives up one reference.
+        unsafe { bindings::put_device(ptr::addr_of_mut!((*obj.as_ref().0.get()).dev)) };
+    }
+}
+
+impl MemoryBlock {
+    /// Allocates a zeroed block; it is registered by [`super::subsys::Subsys::register_block`].
+    pub(crate) fn alloc() -> Result<KBox<Self>> {
+        let b = KBox::<Self>::new_uninit(flags::GFP_KERNEL | flags::__GFP_ZERO)?;
+        // SAFETY: Any bit pattern, including zeroes, is a valid `Opaque`.
+        Ok(unsafe { b.assume_init() })
+    }
+
+    /// Creates a reference from a raw pointer.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` must point to a registered memory block that stays alive for `'a`.
+    pub unsafe fn from_raw<'a>(ptr: *mut bindings::memory_block) -> &'a Self {
+        // SAFETY: `MemoryBlock` is transparent; validity by the safety requirements.
+        unsafe { &*ptr.cast::<Self>() }
+    }
+
+    /// Creates a reference from a pointer to the embedded `struct device`.
+    ///
+    /// # Safety
+    ///
+    /// `dev` must be the device of a registered memory block that stays alive for `'a`.
+    pub unsafe fn from_dev<'a>(dev: *mut bindings::device) -> &'a Self {
+        // SAFETY: `dev` is embedded in a `struct memory_block` (container_of).
+        unsafe {
+            let mem = dev
+                .cast::<u8>()
+                .sub(core::mem::offset_of!(bindings::memory_block, dev))
+                .cast::<bindings::memory_block>();
+            Self::from_raw(mem)
+        }
+    }
+
+    /// Returns the raw pointer.
+    pub fn as_raw(&self) -> *mut bindings::memory_block {
+        self.0.get()
+    }
+
+    pub(crate) fn raw_dev(&self) -> *mut bindings::device {
+        // SAFETY: In-bounds field projection.
+        unsafe { ptr::addr_of_mut!((*self.0.get()).dev) }
+    }
+
+    /// Returns the block's device.
+    pub fn device(&self) -> &Device {
+        // SAFETY: The device is initialised and lives as long as `self`.
+        unsafe { Device::as_ref(self.raw_dev()) }
+    }
+
+    /// Returns the first section of the block. Never changes.
+    pub fn start_section_nr(&self) -> usize {
+        // SAFETY: Set before registration, never changed.
+        unsafe { (*self.0.get()).start_section_nr }
+    }
+
+    /// Returns the state. Changed only under the device lock; reading it without the lock
+    /// gives a recent value, as in C's `state_show()`.
+    pub fn state(&self) -> BlockState {
+        // SAFETY: A racy read of an aligned `u32`, like `READ_ONCE()`.
+        BlockState::from_raw(unsafe { ptr::read_volatile(ptr::addr_of!((*self.0.get()).state)) })
+    }
+
+    /// Returns the online type requested for the next online (protected by
+    /// `device_hotplug_lock`).
+    pub fn online_type(&self) -> OnlineType {
+        // SAFETY: A racy read of an aligned `u32`.
+        let raw = unsafe { ptr::read_volatile(ptr::addr_of!((*self.0.get()).online_type)) };
+        OnlineType::from_raw(raw).unwrap_or(OnlineType::Offline)
+    }
+
+    /// Sets the online type used by the next online of this block.
+    pub fn set_online_type(&self, _lock: &DeviceHotplugLocked, online_type: OnlineType) {
+        // SAFETY: `online_type` is protected by `device_hotplug_lock`, which is held.
+        unsafe {
+            ptr::write_volatile(
+                ptr::addr_of_mut!((*self.0.get()).online_type),
+                online_type.as_raw(),
+            )
+        };
+    }
+
+    /// Returns the node of the block (`NUMA_NO_NODE` until it is linked to a node).
+    pub fn nid(&self) -> i32 {
+        // SAFETY: A racy read of an aligned `i32`.
+        unsafe { ptr::read_volatile(ptr::addr_of!((*self.0.get()).nid)) }
+    }
+
+    /// Sets the node of the block.
+    pub fn set_nid(&self, _lock: &DeviceHotplugLocked, nid: i32) {
+        // SAFETY: `nid` is written under `device_hotplug_lock` (or in early boot).
+        unsafe { ptr::write_volatile(ptr::addr_of_mut!((*self.0.get()).nid), nid) };
+    }
+
+    /// Returns the single zone of the block's memory, if the block is online and its memory is
+    /// in one zone of one node.
+    pub fn zone(&self) -> Option<&'static Zone> {
+        // SAFETY: A racy read of an aligned pointer; it is null or a zone, which lives for ever.
+        unsafe { Zone::from_raw(ptr::read_volatile(ptr::addr_of!((*self.0.get()).zone))) }
+    }
+
+    /// Sets the single zone of the block (or `None`).
+    pub fn set_zone(&self, _lock: &DeviceHotplugLocked, zone: Option<&'static Zone>) {
+        let zone = zone.map_or(ptr::null_mut(), Zone::as_raw);
+        // SAFETY: `zone` is written under `device_hotplug_lock` (and the device lock for online
+        // and offline, or in early boot).
+        unsafe { ptr::write_volatile(ptr::addr_of_mut!((*self.0.get()).zone), zone) };
+    }
+
+    /// Returns the group of the block, if any.
+    pub fn group(&self) -> Option<&MemoryGroup> {
+        // SAFETY: The group is set before registration and outlives its blocks (a group with
+        // blocks cannot be unregistered).
+        unsafe { MemoryGroup::from_raw((*self.0.get()).group) }
+    }
+
+    /// Returns the number of vmemmap pages at the start of the block and whether they are
+    /// inaccessible until `MEM_PREPARE_ONLINE`, for a memmap_on_memory block.
+    pub fn altmap(&self) -> Option<(usize, bool)> {
+        // SAFETY: The altmap is set before registration and outlives the block (invariant of
+        // `Altmap`); `free` and `inaccessible` are not changed after the altmap is created.
+        unsafe {
+            let altmap = (*self.0.get()).altmap;
+            altmap.as_ref().map(|a| (a.free as usize, a.inaccessible))
+        }
+    }
+
+    /// Returns the number of hwpoisoned pages in the block.
+    #[cfg(CONFIG_MEMORY_FAILURE)]
+    pub fn nr_hwpoison(&self) -> isize {
+        // SAFETY: `nr_hwpoison` is an atomic.
+        unsafe { bindings::atomic_long_read(ptr::addr_of!((*self.0.get()).nr_hwpoison)) as isize }
+    }
+
+    /// Adds `nr` (which may be negative) to the number of hwpoisoned pages in the block.
+    #[cfg(CONFIG_MEMORY_FAILURE)]
+    pub fn add_hwpoison(&self, nr: isize) {
+        // SAFETY: `nr_hwpoison` is an atomic.
+        unsafe {
+            bindings::atomic_long_add(nr as _, ptr::addr_of_mut!((*self.0.get()).nr_hwpoison))
+        };
+    }
+
+    /// Returns the number of hwpoisoned pages in the block (always 0 without memory failure
+    /// handling).
+    #[cfg(not(CONFIG_MEMORY_FAILURE))]
+    pub fn nr_hwpoison(&self) -> isize {
+        0
+    }
+
+    /// Onlines the block through the driver core (`device_online()`), which calls the bus'
+    /// `online` callback under the device lock and sends the `online` uevent.
+    ///
+    /// Returns `Ok(false)` if the device was already online.
+    pub fn device_online(&self, _lock: &DeviceHotplugLocked) -> Result<bool> {
+        // SAFETY: The device is registered; `device_hotplug_lock` is held as required.
+        let ret = unsafe { bindings::device_online(self.raw_dev()) };
+        to_result(ret).map(|()| ret == 0)
+    }
+
+    /// Offlines the block through the driver core (`device_offline()`).
+    ///
+    /// Returns `Ok(false)` if the device was already offline.
+    pub fn device_offline(&self, _lock: &DeviceHotplugLocked) -> Result<bool> {
+        // SAFETY: The device is registered; `device_hotplug_lock` is held as required.
+        let ret = unsafe { bindings::device_offline(self.raw_dev()) };
+        to_result(ret).map(|()| ret == 0)
+    }
+
+    /// Joins `group`: sets the block's group and adds it to the group's block list.
+    pub(crate) fn join_group(&self, _lock: &DeviceHotplugLocked, group: &MemoryGroup) {
+        // SAFETY: Both list heads are initialised; the list is protected by
+        // `device_hotplug_lock`, which is held; the group outlives its blocks.
+        unsafe {
+            (*self.0.get()).group = group.as_raw();
+            bindings::list_add(
+                ptr::addr_of_mut!((*self.0.get()).group_next),
+                ptr::addr_of_mut!((*group.as_raw()).memory_blocks),
+            );
+        }
+    }
+
+    /// Leaves the block's group, if any.
+    pub(crate) fn leave_group(&self, _lock: &DeviceHotplugLocked) {
+        // SAFETY: See `join_group`.
+        unsafe {
+            if !(*self.0.get()).group.is_null() {
+                bindings::list_del_init(ptr::addr_of_mut!((*self.0.get()).group_next));
+                (*self.0.get()).group = ptr::null_mut();
+            }
+        }
+    }
+
+    /// Removes the node links of the block (`unregister_memory_block_under_nodes()`).
+    pub fn unregister_under_nodes(&self, _lock: &DeviceHotplugLocked) {
+        // SAFETY: The block is registered; the caller holds `device_hotplug_lock`.
+        unsafe { bindings::unregister_memory_block_under_nodes(self.as_raw()) };
+    }
+
+    /// Sets the fields of a new block before it is registered.
+    ///
+    /// # Safety
+    ///
+    /// The block must not be registered yet (no other thread can see it).
+    pub(crate) unsafe fn init_fields(
+        &self,
+        start_section_nr: usize,
+        state: BlockState,
+        altmap: Option<Altmap>,
+    ) {
+        let mem = self.0.get();
+        // SAFETY: The block is not shared yet (safety requirements).
+        unsafe {
+            (*mem).start_section_nr = start_section_nr;
+            (*mem).state = state.as_raw();
+            (*mem).online_type = OnlineType::Offline.as_raw();
+            (*mem).nid = bindings::NUMA_NO_NODE;
+            (*mem).altmap = altmap.map_or(ptr::null_mut(), |a| a.0.as_ptr());
+            bindings::INIT_LIST_HEAD(ptr::addr_of_mut!((*mem).group_next));
+        }
+    }
+
+    /// Sets the state; only the bus `online`/`offline` callbacks do this.
+    pub(crate) fn set_state(&self, state: BlockState) {
+        // SAFETY: Called with the device lock held (callers in `subsys`).
+        unsafe { ptr::write_volatile(ptr::addr_of_mut!((*self.0.get()).state), state.as_raw()) };
+    }
+}
+
+/// A memory block whose device lock is held: the context of the bus `online` and `offline`
+/// callbacks, where the block's state is changed.
+pub struct LockedBlock<'a> {
+    block: &'a MemoryBlock,
+}
+
+impl<'a> LockedBlock<'a> {
+    /// # Safety
+    ///
+    /// The caller must hold the device lock of `block` for `'a`.
+    pub(crate) unsafe fn new(block: &'a MemoryBlock) -> Self {
+        Self { block }
+    }
+
+    /// Sets the block's state.
+    pub fn set_state(&self, state: BlockState) {
+        self.block.set_state(state);
+    }
+
+    /// Sets the block's online type; the device lock of the block is held by a thread that
+    /// holds `device_hotplug_lock` or owns the block's online.
+    pub fn set_online_type(&self, online_type: OnlineType) {
+        // SAFETY: The bus callbacks run with the device lock held, and `online_type` is only
+        // read by the thread running the callback.
+        let locked = unsafe { DeviceHotplugLocked::assume() };
+        self.block.set_online_type(locked, online_type);
+    }
+
+    /// Sets the block's zone.
+    pub fn set_zone(&self, zone: Option<&'static Zone>) {
+        // SAFETY: The zone is changed only by the online/offline callbacks, serialised by the
+        // device lock, and by early boot node registration.
+        let locked = unsafe { DeviceHotplugLocked::assume() };
+        self.block.set_zone(locked, zone);
+    }
+}
+
+impl core::ops::Deref for LockedBlock<'_> {
+    type Target = MemoryBlock;
+
+    fn deref(&self) -> &MemoryBlock {
+        self.block
+    }
+}
+
+/// Converts a counted reference into a raw pointer for C, which must drop it with
+/// `put_device()`.
+pub fn into_raw(block: ARef<MemoryBlock>) -> *mut bindings::memory_block {
+    ARef::into_raw(block).as_ptr().cast()
+}
+
+use crate::error::to_result;

@@ -1,0 +1,460 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Core memory hotplug: the locks, zones and page onlining/offlining of `mm/memory_hotplug.c`.
+//!
+//! C headers: [`include/linux/memory_hotplug.h`](srctree/include/linux/memory_hotplug.h),
+//! [`include/linux/mmzone.h`](srctree/include/linux/mmzone.h).
+//!
+//! The lock order is `device_hotplug_lock` → `device_lock` of a memory block →
+//! `mem_hotplug_lock`. Functions that C documents as "caller holds X" take a proof of X:
+//! [`DeviceHotplugLocked`] or [`MemHotplugGuard`].
+
+use super::block::MemoryGroup;
+use crate::{bindings, c_str, error::to_result, prelude::*, str::CStr, types::Opaque};
+use core::{marker::PhantomData, ptr};
+
+/// How a memory block is onlined: C's `enum mmop`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u32)]
+pub enum OnlineType {
+    /// `MMOP_OFFLINE`: do not online (as an auto-online setting) / not requested.
+    Offline = bindings::mmop_MMOP_OFFLINE,
+    /// `MMOP_ONLINE`: online into the zone the online policy chooses.
+    Online = bindings::mmop_MMOP_ONLINE,
+    /// `MMOP_ONLINE_KERNEL`: online into the kernel zone.
+    OnlineKernel = bindings::mmop_MMOP_ONLINE_KERNEL,
+    /// `MMOP_ONLINE_MOVABLE`: online into `ZONE_MOVABLE`.
+    OnlineMovable = bindings::mmop_MMOP_ONLINE_MOVABLE,
+}
+
+impl OnlineType {
+    /// Every online type, in the order of their values.
+    pub const ALL: [OnlineType; 4] = [
+        OnlineType::Offline,
+        OnlineType::Online,
+        OnlineType::OnlineKernel,
+        OnlineType::OnlineMovable,
+    ];
+
+    /// Returns the online type with the C value `value`, if there is one.
+    pub fn from_raw(value: u32) -> Option<Self> {
+        Self::ALL.into_iter().find(|t| *t as u32 == value)
+    }
+
+    /// Returns the C value.
+    pub fn as_raw(self) -> u32 {
+        self as u32
+    }
+
+    /// Returns the name used in sysfs and on the command line, e.g. `online_movable`.
+    pub fn name(self) -> &'static CStr {
+        match self {
+            OnlineType::Offline => c_str!("offline"),
+            OnlineType::Online => c_str!("online"),
+            OnlineType::OnlineKernel => c_str!("online_kernel"),
+            OnlineType::OnlineMovable => c_str!("online_movable"),
+        }
+    }
+}
+
+/// Returns the type new memory blocks are onlined with (`auto_online_blocks`).
+pub fn default_online_type() -> OnlineType {
+    // SAFETY: No requirements; the value is resolved lazily from the Kconfig default.
+    let raw = unsafe { bindings::mhp_get_default_online_type() };
+    OnlineType::from_raw(raw).unwrap_or(OnlineType::Offline)
+}
+
+/// Sets the type new memory blocks are onlined with.
+pub fn set_default_online_type(online_type: OnlineType) {
+    // SAFETY: Any `enum mmop` value is valid.
+    unsafe { bindings::mhp_set_default_online_type(online_type.as_raw()) };
+}
+
+/// A proof that the caller holds `device_hotplug_lock`.
+///
+/// It cannot be constructed, only borrowed from a [`DeviceHotplugGuard`] or, in code called
+/// from C, assumed with [`DeviceHotplugLocked::assume`].
+pub struct DeviceHotplugLocked {
+    _not_send: PhantomData<*mut ()>,
+}
+
+impl DeviceHotplugLocked {
+    /// Assumes that the current thread holds `device_hotplug_lock`.
+    ///
+    /// # Safety
+    ///
+    /// The caller must hold `device_hotplug_lock` for `'a`, or run while the kernel is still
+    /// single-threaded (early boot).
+    pub unsafe fn assume<'a>() -> &'a Self {
+        &DeviceHotplugLocked {
+            _not_send: PhantomData,
+        }
+    }
+}
+
+/// Holds `device_hotplug_lock`, the outermost lock of memory hotplug; released on drop.
+///
+/// # Invariants
+///
+/// The current thread holds `device_hotplug_lock` until the guard is dropped.
+pub struct DeviceHotplugGuard {
+    locked: DeviceHotplugLocked,
+}
+
+impl DeviceHotplugGuard {
+    /// Takes `device_hotplug_lock` (`lock_device_hotplug()`), sleeping until it is free.
+    pub fn lock() -> Self {
+        // SAFETY: Called from process context; released in `Drop`.
+        unsafe { bindings::lock_device_hotplug() };
+        // INVARIANT: The lock was just taken.
+        Self {
+            locked: DeviceHotplugLocked {
+                _not_send: PhantomData,
+            },
+        }
+    }
+
+    /// Takes `device_hotplug_lock` for a sysfs store (`lock_device_hotplug_sysfs()`).
+    ///
+    /// If the lock is busy this sleeps a little and fails with `ERESTARTNOINTR`: the store must
+    /// return that error, the kernel then restarts the write system call. This avoids the
+    /// deadlock with a thread that holds the lock and removes the sysfs file.
+    pub fn lock_sysfs() -> Result<Self> {
+        // SAFETY: Called from a sysfs store, i.e. process context; released in `Drop`.
+        to_result(unsafe { bindings::lock_device_hotplug_sysfs() })?;
+        // INVARIANT: `lock_device_hotplug_sysfs()` succeeded, so the lock is held.
+        Ok(Self {
+            locked: DeviceHotplugLocked {
+                _not_send: PhantomData,
+            },
+        })
+    }
+}
+
+impl core::ops::Deref for DeviceHotplugGuard {
+    type Target = DeviceHotplugLocked;
+
+    fn deref(&self) -> &DeviceHotplugLocked {
+        &self.locked
+    }
+}
+
+impl Drop for DeviceHotplugGuard {
+    fn drop(&mut self) {
+        // SAFETY: By the type invariant the lock is held by this thread.
+        unsafe { bindings::unlock_device_hotplug() };
+    }
+}
+
+/// Holds `mem_hotplug_lock` for write (`mem_hotplug_begin()`); released on drop
+/// (`mem_hotplug_done()`).
+///
+/// Every memory notifier event is delivered under this lock.
+///
+/// # Invariants
+///
+/// The current thread holds `cpus_read_lock` and `mem_hotplug_lock` for write until the guard
+/// is dropped.
+pub struct MemHotplugGuard {
+    _not_send: PhantomData<*mut ()>,
+}
+
+impl MemHotplugGuard {
+    /// Takes `mem_hotplug_lock` for write.
+    pub fn begin() -> Self {
+        // SAFETY: Called from process context; released in `Drop`.
+        unsafe { bindings::mem_hotplug_begin() };
+        // INVARIANT: The lock was just taken.
+        Self {
+            _not_send: PhantomData,
+        }
+    }
+}
+
+impl Drop for MemHotplugGuard {
+    fn drop(&mut self) {
+        // SAFETY: By the type invariant the lock is held by this thread.
+        unsafe { bindings::mem_hotplug_done() };
+    }
+}
+
+/// A memory zone (`struct zone`) of a node.
+///
+/// # Invariants
+///
+/// `self.0` is a zone in a node's `pg_data_t`, which is never freed for a possible node.
+#[repr(transparent)]
+pub struct Zone(Opaque<bindings::zone>);
+
+// SAFETY: Zones are shared by all CPUs; the fields read here are not changed after boot.
+unsafe impl Sync for Zone {}
+
+impl Zone {
+    /// Creates a reference from a raw zone pointer.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` must be null or point to a zone of a `pg_data_t`.
+    pub unsafe fn from_raw(ptr: *mut bindings::zone) -> Option<&'static Zone> {
+        // SAFETY: `Zone` is transparent over the C struct; by the safety requirements it lives
+        // for ever.
+        unsafe { ptr.cast::<Zone>().as_ref() }
+    }
+
+    /// Returns the raw pointer.
+    pub fn as_raw(&self) -> *mut bindings::zone {
+        self.0.get()
+    }
+
+    /// Returns the zone's name: `DMA`, `DMA32`, `Normal`, `Movable`, ...
+    pub fn name(&self) -> &'static CStr {
+        // SAFETY: `name` is set to a static string when the node is initialised.
+        unsafe { CStr::from_char_ptr((*self.0.get()).name) }
+    }
+
+    /// Returns the zone of node `nid` (`NUMA_NO_NODE` without NUMA) that is the only populated
+    /// zone intersecting `[start_pfn, start_pfn + nr_pages)`, or `None` if there are several or
+    /// none.
+    ///
+    /// The node must be online (`NODE_DATA(nid)` allocated).
+    pub fn single_zone_for_range(
+        nid: i32,
+        start_pfn: usize,
+        nr_pages: usize,
+    ) -> Option<&'static Zone> {
+        let mut found = None;
+        for idx in 0..bindings::zone_type___MAX_NR_ZONES as i32 {
+            // SAFETY: The node is online (documented requirement), so `NODE_DATA(nid)` is valid
+            // and `idx` is below `MAX_NR_ZONES`.
+            let zone = unsafe { bindings::node_zone(nid, idx) };
+            // SAFETY: `zone` is a valid zone.
+            let hit = unsafe {
+                bindings::populated_zone(zone)
+                    && bindings::zone_intersects(zone, start_pfn, nr_pages)
+            };
+            if hit {
+                if found.is_some() {
+                    return None;
+                }
+                // SAFETY: `zone` is a zone of a `pg_data_t`.
+                found = unsafe { Zone::from_raw(zone) };
+            }
+        }
+        found
+    }
+
+    /// Returns the zone that memory of `[start_pfn, start_pfn + nr_pages)` of node `nid` in
+    /// `group` goes to when onlined with `online_type` (`zone_for_pfn_range()`), according to
+    /// the online policy and the current zone spans.
+    pub fn for_pfn_range(
+        online_type: OnlineType,
+        nid: i32,
+        group: Option<&MemoryGroup>,
+        start_pfn: usize,
+        nr_pages: usize,
+    ) -> &'static Zone {
+        let group = group.map_or(ptr::null_mut(), MemoryGroup::as_raw);
+        // SAFETY: `group` is null or a registered group; the function always returns a zone of
+        // node `nid`.
+        let zone = unsafe {
+            bindings::zone_for_pfn_range(online_type.as_raw(), nid, group, start_pfn, nr_pages)
+        };
+        // SAFETY: `zone_for_pfn_range()` returns a zone of a `pg_data_t`, never null.
+        unsafe { Zone::from_raw(zone) }.expect("zone_for_pfn_range() returned NULL")
+    }
+}
+
+fn group_ptr(group: Option<&MemoryGroup>) -> *mut bindings::memory_group {
+    group.map_or(ptr::null_mut(), MemoryGroup::as_raw)
+}
+
+/// Onlines `[pfn, pfn + nr_pages)` into `zone` (`online_pages()`), sending `MEM_GOING_ONLINE`
+/// and `MEM_ONLINE` (or `MEM_CANCEL_ONLINE`) to the memory notifier chain.
+pub fn online_pages(
+    _lock: &MemHotplugGuard,
+    pfn: usize,
+    nr_pages: usize,
+    zone: &Zone,
+    group: Option<&MemoryGroup>,
+) -> Result {
+    // SAFETY: `mem_hotplug_lock` is held for write (the guard); the range is a memory block's.
+    to_result(unsafe { bindings::online_pages(pfn, nr_pages, zone.as_raw(), group_ptr(group)) })
+}
+
+/// Offlines `[pfn, pfn + nr_pages)` of `zone` (`offline_pages()`), sending
+/// `MEM_GOING_OFFLINE` and `MEM_OFFLINE` (or `MEM_CANCEL_OFFLINE`).
+pub fn offline_pages(
+    _lock: &MemHotplugGuard,
+    pfn: usize,
+    nr_pages: usize,
+    zone: &Zone,
+    group: Option<&MemoryGroup>,
+) -> Result {
+    // SAFETY: `mem_hotplug_lock` is held for write (the guard).
+    to_result(unsafe { bindings::offline_pages(pfn, nr_pages, zone.as_raw(), group_ptr(group)) })
+}
+
+/// Initialises the memmap pages at the start of a memmap_on_memory block and adds them to
+/// `zone` (`mhp_init_memmap_on_memory()`).
+pub fn init_memmap_on_memory(
+    _lock: &MemHotplugGuard,
+    pfn: usize,
+    nr_pages: usize,
+    zone: &Zone,
+    inaccessible: bool,
+) -> Result {
+    // SAFETY: `mem_hotplug_lock` is held for write; the range is the block's altmap range.
+    to_result(unsafe {
+        bindings::mhp_init_memmap_on_memory(pfn, nr_pages, zone.as_raw(), inaccessible)
+    })
+}
+
+/// Undoes [`init_memmap_on_memory`] (`mhp_deinit_memmap_on_memory()`).
+pub fn deinit_memmap_on_memory(_lock: &MemHotplugGuard, pfn: usize, nr_pages: usize) {
+    // SAFETY: `mem_hotplug_lock` is held for write; the range was initialised.
+    unsafe { bindings::mhp_deinit_memmap_on_memory(pfn, nr_pages) };
+}
+
+/// Adds `nr_pages` (negative: removes) to the present pages of the zone, node and group of
+/// `pfn` (`adjust_present_page_count()`).
+pub fn adjust_present_page_count(
+    _lock: &MemHotplugGuard,
+    pfn: usize,
+    group: Option<&MemoryGroup>,
+    nr_pages: isize,
+) {
+    // SAFETY: `pfn` has an initialised memmap (it was onlined or its memmap initialised), so
+    // `pfn_to_page()` is valid; `mem_hotplug_lock` is held for write.
+    unsafe {
+        bindings::adjust_present_page_count(
+            bindings::pfn_to_page(pfn),
+            group_ptr(group),
+            nr_pages as _,
+        )
+    };
+}
+
+/// `MHP_NONE`: no memory hotplug flags (a `__force` cast in C, which bindgen skips).
+const MHP_NONE: bindings::mhp_t = 0;
+
+/// Adds `[start, start + size)` as System RAM of node `nid` (`__add_memory(…, MHP_NONE)`),
+/// creating its memory block devices and auto-onlining them.
+pub fn add_memory(_lock: &DeviceHotplugLocked, nid: i32, start: u64, size: u64) -> Result {
+    // SAFETY: `device_hotplug_lock` is held, as `__add_memory()` requires.
+    to_result(unsafe { bindings::__add_memory(nid, start, size, MHP_NONE) })
+}
+
+/// Returns the node that memory at physical address `addr` would be added to.
+pub fn memory_add_physaddr_to_nid(addr: u64) -> i32 {
+    // SAFETY: No requirements.
+    unsafe { bindings::memory_add_physaddr_to_nid(addr) }
+}
+
+/// Returns whether node `nid` is possible (`node_possible()`); false for negative ids.
+pub fn node_possible(nid: i32) -> bool {
+    // SAFETY: The helper checks a bit of a static nodemask; `nid` is in range.
+    nid >= 0 && nid < bindings::MAX_NUMNODES as i32 && unsafe { bindings::node_possible(nid) }
+}
+
+/// Sparse memory sections: the unit memory blocks are made of.
+pub mod section {
+    use crate::bindings;
+
+    /// The size of a section in bytes (`MIN_MEMORY_BLOCK_SIZE`).
+    pub const SIZE: usize = 1 << bindings::SECTION_SIZE_BITS;
+
+    /// The number of pages in a section (`PAGES_PER_SECTION`).
+    pub const PAGES: usize = SIZE >> bindings::PAGE_SHIFT;
+
+    /// Returns the first pfn of section `nr`.
+    pub fn nr_to_pfn(nr: usize) -> usize {
+        // SAFETY: Pure arithmetic.
+        unsafe { bindings::section_nr_to_pfn(nr) }
+    }
+
+    /// Returns the section of `pfn`.
+    pub fn pfn_to_nr(pfn: usize) -> usize {
+        // SAFETY: Pure arithmetic.
+        unsafe { bindings::pfn_to_section_nr(pfn) }
+    }
+
+    /// Returns whether section `nr` has memory present.
+    pub fn is_present(nr: usize) -> bool {
+        // SAFETY: `present_section_nr()` checks the bounds of `nr`.
+        unsafe { bindings::present_section_nr(nr) }
+    }
+
+    /// Returns the highest section with memory present at boot.
+    pub fn highest_present() -> usize {
+        // SAFETY: Written only during early boot.
+        unsafe { bindings::highest_present_section_nr() }
+    }
+}
+
+/// Returns the memory block size in bytes (`memory_block_size_bytes()`), which the
+/// architecture may override.
+pub fn memory_block_size_bytes() -> usize {
+    // SAFETY: No requirements.
+    unsafe { bindings::memory_block_size_bytes() }
+}
+
+/// Returns the physical device of the memory at `start_pfn` (`arch_get_memory_phys_device()`;
+/// 0 except on s390).
+pub fn arch_get_memory_phys_device(start_pfn: usize) -> i32 {
+    // SAFETY: No requirements.
+    unsafe { bindings::arch_get_memory_phys_device(start_pfn) }
+}
+
+/// Returns whether a crash kernel is loaded that supports memory hotplug
+/// (`crash_check_hotplug_support()`).
+#[cfg(CONFIG_CRASH_HOTPLUG)]
+pub fn crash_check_hotplug_support() -> i32 {
+    // SAFETY: No requirements.
+    unsafe { bindings::crash_check_hotplug_support() }
+}
+
+/// Returns whether the current task has `CAP_SYS_ADMIN` (`capable(CAP_SYS_ADMIN)`).
+pub fn capable_sys_admin() -> bool {
+    // SAFETY: Called from process context.
+    unsafe { bindings::capable(bindings::CAP_SYS_ADMIN as _) }
+}
+
+/// Memory failure handling (hwpoison), `mm/memory-failure.c`.
+#[cfg(CONFIG_MEMORY_FAILURE)]
+pub mod memory_failure {
+    use crate::{bindings, error::to_result, prelude::*};
+
+    /// Soft-offlines the page at `pfn` (`soft_offline_page(pfn, 0)`): migrates its content and
+    /// takes it out of use.
+    pub fn soft_offline_page(pfn: usize) -> Result {
+        // SAFETY: The function validates `pfn`.
+        to_result(unsafe { bindings::soft_offline_page(pfn, 0) })
+    }
+
+    /// Handles the page at `pfn` as if it had a hardware memory error
+    /// (`memory_failure(pfn, MF_SW_SIMULATED)`).
+    pub fn memory_failure_simulated(pfn: usize) -> Result {
+        // SAFETY: The function validates `pfn`.
+        to_result(unsafe { bindings::memory_failure(pfn, bindings::mf_flags_MF_SW_SIMULATED as _) })
+    }
+
+    /// Subtracts `nr` from the global count of poisoned pages (`num_poisoned_pages_sub(-1UL,
+    /// nr)`), as done when the memory that holds them is removed.
+    pub fn num_poisoned_pages_sub(nr: isize) {
+        // SAFETY: The pfn `-1UL` means "no memory block to update".
+        unsafe { bindings::num_poisoned_pages_sub(usize::MAX, nr as _) };
+    }
+}
+
+/// `EHWPOISON`: the memory block has hwpoisoned pages and cannot be onlined.
+pub fn ehwpoison() -> Error {
+    Error::from_errno(-(bindings::EHWPOISON as i32))
+}
+
+/// `EOPNOTSUPP`: the operation is not supported (e.g. memory failure handling of a pfn).
+pub fn eopnotsupp() -> Error {
+    Error::from_errno(-(bindings::EOPNOTSUPP as i32))
+}
+
+/// No node (`NUMA_NO_NODE`): the node of a memory block before it is linked to one.
+pub const NUMA_NO_NODE: i32 = bindings::NUMA_NO_NODE;
