@@ -612,7 +612,7 @@ impl Subsystem for MemoryBlocks {
     fn group_register(nid: i32, kind: GroupKind) -> Result<i32> {
         let st = state();
         match kind {
-            GroupKind::Static { max_pages } if max_pages == 0 => return Err(EINVAL),
+            GroupKind::Static { max_pages: 0 } => return Err(EINVAL),
             GroupKind::Dynamic { unit_pages }
                 if !unit_pages.is_power_of_two() || unit_pages < st.pages_per_block() =>
             {

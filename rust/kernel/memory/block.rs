@@ -134,7 +134,7 @@ impl MemoryGroup {
             )
         };
         // INVARIANT: All fields were initialised above.
-        Ok(KBox::pin_init(init, flags::GFP_KERNEL)?)
+        KBox::pin_init(init, flags::GFP_KERNEL)
     }
 
     /// Creates a reference from a raw pointer.
@@ -277,7 +277,13 @@ impl MemoryBlock {
 
     /// Sets the online type used by the next online of this block.
     pub fn set_online_type(&self, _lock: &DeviceHotplugLocked, online_type: OnlineType) {
-        // SAFETY: `online_type` is protected by `device_hotplug_lock`, which is held.
+        self.store_online_type(online_type);
+    }
+
+    /// Writes `online_type`; callers hold `device_hotplug_lock` or the device lock.
+    fn store_online_type(&self, online_type: OnlineType) {
+        // SAFETY: An aligned `u32` store, like `WRITE_ONCE()`; writers are serialised by the
+        // locks the callers hold.
         unsafe {
             ptr::write_volatile(
                 ptr::addr_of_mut!((*self.0.get()).online_type),
@@ -307,9 +313,14 @@ impl MemoryBlock {
 
     /// Sets the single zone of the block (or `None`).
     pub fn set_zone(&self, _lock: &DeviceHotplugLocked, zone: Option<&'static Zone>) {
+        self.store_zone(zone);
+    }
+
+    /// Writes `zone`; callers hold `device_hotplug_lock` or the device lock.
+    fn store_zone(&self, zone: Option<&'static Zone>) {
         let zone = zone.map_or(ptr::null_mut(), Zone::as_raw);
-        // SAFETY: `zone` is written under `device_hotplug_lock` (and the device lock for online
-        // and offline, or in early boot).
+        // SAFETY: An aligned pointer store; writers are serialised by the locks the callers
+        // hold.
         unsafe { ptr::write_volatile(ptr::addr_of_mut!((*self.0.get()).zone), zone) };
     }
 
@@ -327,7 +338,7 @@ impl MemoryBlock {
         // `Altmap`); `free` and `inaccessible` are not changed after the altmap is created.
         unsafe {
             let altmap = (*self.0.get()).altmap;
-            altmap.as_ref().map(|a| (a.free as usize, a.inaccessible))
+            altmap.as_ref().map(|a| (a.free, a.inaccessible))
         }
     }
 
@@ -452,21 +463,14 @@ impl<'a> LockedBlock<'a> {
         self.block.set_state(state);
     }
 
-    /// Sets the block's online type; the device lock of the block is held by a thread that
-    /// holds `device_hotplug_lock` or owns the block's online.
+    /// Sets the block's online type.
     pub fn set_online_type(&self, online_type: OnlineType) {
-        // SAFETY: The bus callbacks run with the device lock held, and `online_type` is only
-        // read by the thread running the callback.
-        let locked = unsafe { DeviceHotplugLocked::assume() };
-        self.block.set_online_type(locked, online_type);
+        self.block.store_online_type(online_type);
     }
 
     /// Sets the block's zone.
     pub fn set_zone(&self, zone: Option<&'static Zone>) {
-        // SAFETY: The zone is changed only by the online/offline callbacks, serialised by the
-        // device lock, and by early boot node registration.
-        let locked = unsafe { DeviceHotplugLocked::assume() };
-        self.block.set_zone(locked, zone);
+        self.block.store_zone(zone);
     }
 }
 

@@ -63,7 +63,7 @@ impl Buffer {
 
 impl fmt::Write for Buffer {
     fn write_str(&mut self, s: &str) -> fmt::Result {
-        let room = (bindings::PAGE_SIZE as usize - 1).saturating_sub(self.len);
+        let room = (crate::page::PAGE_SIZE - 1).saturating_sub(self.len);
         let n = s.len().min(room);
         // SAFETY: `self.len + n < PAGE_SIZE`, within the buffer (type invariant of `new`).
         unsafe { ptr::copy_nonoverlapping(s.as_ptr(), self.buf.add(self.len), n) };
@@ -346,6 +346,8 @@ pub const NR_ROOT_ATTRS: usize =
 
 /// Builds the root attributes of driver `T` present in this configuration, in C's order.
 pub const fn root_attributes<T: Subsystem>() -> [DeviceAttribute; NR_ROOT_ATTRS] {
+    // Only the initial value of the array's slots; never used as an attribute.
+    #[allow(clippy::declare_interior_mutable_const)]
     const NONE: DeviceAttribute = DeviceAttribute::new(c_str!(""), 0, None, None);
     let mut a = [NONE; NR_ROOT_ATTRS];
     let mut i = 0;
@@ -392,6 +394,10 @@ pub const fn root_attributes<T: Subsystem>() -> [DeviceAttribute; NR_ROOT_ATTRS]
     a
 }
 
+/// # Safety
+///
+/// sysfs `show` callback of block attribute `A`: only sysfs calls it, for a registered memory block
+/// device and a page-sized buffer.
 unsafe extern "C" fn block_show<T: Subsystem, const A: u8>(
     dev: *mut bindings::device,
     _attr: *mut bindings::device_attribute,
@@ -408,6 +414,10 @@ unsafe extern "C" fn block_show<T: Subsystem, const A: u8>(
     }
 }
 
+/// # Safety
+///
+/// sysfs `store` callback of block attribute `A`: only sysfs calls it, for a registered memory block
+/// device and a NUL-terminated buffer.
 unsafe extern "C" fn block_store<T: Subsystem, const A: u8>(
     dev: *mut bindings::device,
     _attr: *mut bindings::device_attribute,
@@ -424,6 +434,9 @@ unsafe extern "C" fn block_store<T: Subsystem, const A: u8>(
     }
 }
 
+/// # Safety
+///
+/// sysfs `show` callback of root attribute `A`: only sysfs calls it, with a page-sized buffer.
 unsafe extern "C" fn root_show<T: Subsystem, const A: u8>(
     _dev: *mut bindings::device,
     _attr: *mut bindings::device_attribute,
@@ -437,6 +450,9 @@ unsafe extern "C" fn root_show<T: Subsystem, const A: u8>(
     }
 }
 
+/// # Safety
+///
+/// sysfs `store` callback of root attribute `A`: only sysfs calls it, with a NUL-terminated buffer.
 unsafe extern "C" fn root_store<T: Subsystem, const A: u8>(
     _dev: *mut bindings::device,
     _attr: *mut bindings::device_attribute,
@@ -451,6 +467,10 @@ unsafe extern "C" fn root_store<T: Subsystem, const A: u8>(
     }
 }
 
+/// # Safety
+///
+/// Bus `online` callback: only the driver core calls it, for a memory block device whose device
+/// lock it holds.
 unsafe extern "C" fn bus_online<T: Subsystem>(dev: *mut bindings::device) -> c_int {
     // SAFETY: The driver core calls this for a device of the memory bus, i.e. a memory block,
     // with its device lock held (`device_online()`).
@@ -458,12 +478,20 @@ unsafe extern "C" fn bus_online<T: Subsystem>(dev: *mut bindings::device) -> c_i
     from_result(|| T::online(&mem).map(|()| 0))
 }
 
+/// # Safety
+///
+/// Bus `offline` callback: only the driver core calls it, for a memory block device whose device
+/// lock it holds.
 unsafe extern "C" fn bus_offline<T: Subsystem>(dev: *mut bindings::device) -> c_int {
     // SAFETY: As in `bus_online` (`device_offline()`).
     let mem = unsafe { LockedBlock::new(MemoryBlock::from_dev(dev)) };
     from_result(|| T::offline(&mem).map(|()| 0))
 }
 
+/// # Safety
+///
+/// Device `release` callback: only the driver core calls it, once, when the last reference to a
+/// memory block device is dropped.
 unsafe extern "C" fn release_block(dev: *mut bindings::device) {
     // SAFETY: The last reference to a memory block device is gone; the block was allocated
     // by `MemoryBlock::alloc` as a `KBox` and leaked in `Subsys::register_block`.
@@ -633,6 +661,7 @@ impl<T> Default for LateInit<T> {
 /// `include/linux/memory.h`; the generated `extern "C"` functions are called only by C code
 /// that honours it.
 #[doc(hidden)]
+#[allow(clippy::missing_safety_doc)]
 pub mod abi {
     use super::*;
 

@@ -109,7 +109,9 @@ def rustdoc(case):
         return
     rc, log = _kmake(out, "olddefconfig", "rustdoc")
     case.check(rc == 0, "make rustdoc", log[-3000:])
-    for page in ("kernel/memory/notifier/index.html", "kernel/debugfs/index.html",
+    for page in ("kernel/memory/notifier/index.html", "kernel/memory/block/index.html",
+                 "kernel/memory/hotplug/index.html", "kernel/memory/subsys/index.html",
+                 "kernel/debugfs/index.html",
                  "kernel/seq_file/index.html"):
         case.check(os.path.exists(os.path.join(out, "Documentation/output/rust/rustdoc", page))
                    or os.path.exists(os.path.join(out, "rust/doc", page)),
