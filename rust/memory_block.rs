@@ -22,6 +22,7 @@ use kernel::{
             Zone, NUMA_NO_NODE,
         },
         notifier::{self, Action, BlockRange},
+        policy,
         subsys::{
             kstrtoull, sysfs_streq, BlockAttr, Buffer, LateInit, RootAttr, Subsys, Subsystem,
         },
@@ -171,7 +172,7 @@ fn block_online(st: &State, mem: &LockedBlock<'_>) -> Result {
     }
     // Chosen before taking `mem_hotplug_lock`, like C; `device_hotplug_lock` serialises
     // onlines.
-    let zone = Zone::for_pfn_range(
+    let zone = policy::zone_for_pfn_range(
         mem.online_type(),
         mem.nid(),
         mem.group(),
@@ -293,7 +294,7 @@ fn print_allowed_zone(
     online_type: OnlineType,
     default: &Zone,
 ) -> Result {
-    let zone = Zone::for_pfn_range(online_type, mem.nid(), mem.group(), start_pfn, nr_pages);
+    let zone = policy::zone_for_pfn_range(online_type, mem.nid(), mem.group(), start_pfn, nr_pages);
     if !core::ptr::eq(zone, default) {
         write!(buf, " {}", zone.name())?;
     }
@@ -341,7 +342,7 @@ impl MemoryBlocks {
                 // An offline block shows the zone a plain online would choose now, then the
                 // other zones it may be onlined to.
                 let range = st.pfn_range(mem);
-                let default = Zone::for_pfn_range(
+                let default = policy::zone_for_pfn_range(
                     OnlineType::Online,
                     mem.nid(),
                     mem.group(),

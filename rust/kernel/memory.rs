@@ -8,4 +8,5 @@
 pub mod block;
 pub mod hotplug;
 pub mod notifier;
+pub mod policy;
 pub mod subsys;

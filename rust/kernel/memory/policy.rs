@@ -1,0 +1,163 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The online policy: which zone a memory block goes to when it is onlined without a zone
+//! (`online`, `echo 1 > online`, auto-online with `online`), and what `valid_zones` shows
+//! first.
+//!
+//! One policy can be registered at a time, by a module such as `memory_hotplug`, like a
+//! cpufreq governor. Without one, core mm's `zone_for_pfn_range()` decides (contig-zones with
+//! C's defaults). Unregistering waits until no online or `valid_zones` read is inside the
+//! policy, so a module can be removed at any time.
+
+use super::{
+    block::MemoryGroup,
+    hotplug::{OnlineType, Zone},
+};
+use crate::{bindings, error::Error, init::PinInit, prelude::*};
+use core::{
+    marker::PhantomPinned,
+    ptr,
+    sync::atomic::{AtomicPtr, AtomicUsize, Ordering},
+};
+
+/// An online policy.
+pub trait OnlinePolicy: Send + Sync + 'static {
+    /// Returns the zone for a plain online (`MMOP_ONLINE`) of `[start_pfn, start_pfn +
+    /// nr_pages)` of node `nid` in `group`.
+    ///
+    /// Called without `mem_hotplug_lock`, usually with `device_hotplug_lock` held (onlines)
+    /// and without any lock (`valid_zones`), like C's `zone_for_pfn_range()`.
+    fn zone_for_online(
+        &self,
+        nid: i32,
+        group: Option<&MemoryGroup>,
+        start_pfn: usize,
+        nr_pages: usize,
+    ) -> &'static Zone;
+}
+
+/// The registered policy, type-erased.
+struct Entry {
+    data: *const (),
+    zone_for_online: unsafe fn(*const (), i32, Option<&MemoryGroup>, usize, usize) -> &'static Zone,
+}
+
+/// The registered policy's entry, or null.
+static ACTIVE: AtomicPtr<Entry> = AtomicPtr::new(ptr::null_mut());
+
+/// The number of threads that may be using the entry loaded from `ACTIVE`.
+static USERS: AtomicUsize = AtomicUsize::new(0);
+
+/// Returns the zone memory of `[start_pfn, start_pfn + nr_pages)` of node `nid` in `group` goes
+/// to when onlined with `online_type`: the policy decides for [`OnlineType::Online`], core mm
+/// for an explicit kernel or movable online.
+pub fn zone_for_pfn_range(
+    online_type: OnlineType,
+    nid: i32,
+    group: Option<&MemoryGroup>,
+    start_pfn: usize,
+    nr_pages: usize,
+) -> &'static Zone {
+    if online_type != OnlineType::Online {
+        return Zone::for_pfn_range(online_type, nid, group, start_pfn, nr_pages);
+    }
+    // Announce the use before loading the entry: `Registration::drop` clears the entry, then
+    // waits for `USERS` to drop to zero.
+    USERS.fetch_add(1, Ordering::SeqCst);
+    let entry = ACTIVE.load(Ordering::SeqCst);
+    // SAFETY: A non-null entry belongs to a live `Registration`, which cannot finish dropping
+    // while `USERS` counts this thread.
+    let zone = match unsafe { entry.as_ref() } {
+        // SAFETY: `data` is the policy of the registration that owns `entry`, of the type
+        // `zone_for_online` was instantiated for.
+        Some(e) => unsafe { (e.zone_for_online)(e.data, nid, group, start_pfn, nr_pages) },
+        None => Zone::for_pfn_range(online_type, nid, group, start_pfn, nr_pages),
+    };
+    USERS.fetch_sub(1, Ordering::SeqCst);
+    zone
+}
+
+/// Calls `T::zone_for_online`.
+///
+/// # Safety
+///
+/// `data` must point to a live `T`.
+unsafe fn call<T: OnlinePolicy>(
+    data: *const (),
+    nid: i32,
+    group: Option<&MemoryGroup>,
+    start_pfn: usize,
+    nr_pages: usize,
+) -> &'static Zone {
+    // SAFETY: Guaranteed by the safety requirements.
+    let policy = unsafe { &*data.cast::<T>() };
+    policy.zone_for_online(nid, group, start_pfn, nr_pages)
+}
+
+/// A registered online policy; unregistered on drop.
+///
+/// # Invariants
+///
+/// `entry` is published in `ACTIVE` and points to `policy` until `drop` has unpublished it and
+/// waited for its users.
+#[pin_data(PinnedDrop)]
+pub struct Registration<T: OnlinePolicy> {
+    policy: T,
+    entry: Entry,
+    #[pin]
+    _pin: PhantomPinned,
+}
+
+// SAFETY: The raw pointer in `entry` only points to `policy`, which is `Send + Sync`.
+unsafe impl<T: OnlinePolicy> Send for Registration<T> {}
+// SAFETY: See `Send`.
+unsafe impl<T: OnlinePolicy> Sync for Registration<T> {}
+
+impl<T: OnlinePolicy> Registration<T> {
+    /// Registers `policy`; fails with `EBUSY` if another policy is registered.
+    pub fn new(policy: T) -> impl PinInit<Self, Error> {
+        let init = move |slot: *mut Self| {
+            // SAFETY: `slot` is valid for writes and pinned.
+            unsafe {
+                ptr::addr_of_mut!((*slot).policy).write(policy);
+                ptr::addr_of_mut!((*slot).entry).write(Entry {
+                    data: ptr::addr_of!((*slot).policy).cast(),
+                    zone_for_online: call::<T>,
+                });
+            }
+            // SAFETY: In-bounds projection of a pinned slot.
+            let entry = unsafe { ptr::addr_of_mut!((*slot).entry) };
+            if ACTIVE
+                .compare_exchange(ptr::null_mut(), entry, Ordering::SeqCst, Ordering::SeqCst)
+                .is_err()
+            {
+                // SAFETY: `policy` was initialised above and is not published.
+                unsafe { ptr::drop_in_place(ptr::addr_of_mut!((*slot).policy)) };
+                return Err(EBUSY);
+            }
+            // INVARIANT: The entry is published and points to `policy`.
+            Ok(())
+        };
+        // SAFETY: On success every field is initialised (`_pin` is a ZST); on error nothing is
+        // left initialised.
+        unsafe { crate::init::pin_init_from_closure(init) }
+    }
+
+    /// Returns the policy.
+    pub fn policy(&self) -> &T {
+        &self.policy
+    }
+}
+
+#[pinned_drop]
+impl<T: OnlinePolicy> PinnedDrop for Registration<T> {
+    fn drop(self: Pin<&mut Self>) {
+        let entry = ptr::from_ref(&self.entry).cast_mut();
+        let _ = ACTIVE.compare_exchange(entry, ptr::null_mut(), Ordering::SeqCst, Ordering::SeqCst);
+        // Threads that loaded the entry before it was cleared are counted in `USERS`.
+        while USERS.load(Ordering::SeqCst) != 0 {
+            // SAFETY: Called from process context (module exit).
+            unsafe { bindings::msleep(1) };
+        }
+    }
+}
