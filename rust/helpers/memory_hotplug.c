@@ -44,6 +44,21 @@ struct zone *rust_helper_node_zone(int nid, int idx)
 	return &NODE_DATA(nid)->node_zones[idx];
 }
 
+bool rust_helper_node_online(int nid)
+{
+	return node_online(nid);
+}
+
+int rust_helper_zone_idx(struct zone *zone)
+{
+	return zone_idx(zone);
+}
+
+bool rust_helper_is_zone_movable_page(const struct page *page)
+{
+	return is_zone_movable_page(page);
+}
+
 bool rust_helper_populated_zone(struct zone *zone)
 {
 	return populated_zone(zone);

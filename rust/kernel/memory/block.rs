@@ -165,6 +165,65 @@ impl MemoryGroup {
         unsafe { (*self.0.get()).is_dynamic }
     }
 
+    /// Returns the kind and size of the group.
+    pub fn kind(&self) -> GroupKind {
+        // SAFETY: The kind and size are never changed after creation.
+        unsafe {
+            let g = self.0.get();
+            if (*g).is_dynamic {
+                GroupKind::Dynamic {
+                    unit_pages: (*g).__bindgen_anon_1.d.unit_pages,
+                }
+            } else {
+                GroupKind::Static {
+                    max_pages: (*g).__bindgen_anon_1.s.max_pages,
+                }
+            }
+        }
+    }
+
+    /// Returns the pages of the group online in kernel zones (including vmemmap pages).
+    /// Changed under `mem_hotplug_lock`; read without it, like core mm's policy does.
+    pub fn present_kernel_pages(&self) -> usize {
+        // SAFETY: A racy read of an aligned `unsigned long`, like `READ_ONCE()`.
+        unsafe { ptr::read_volatile(ptr::addr_of!((*self.0.get()).present_kernel_pages)) }
+    }
+
+    /// Returns the pages of the group online in `ZONE_MOVABLE`.
+    pub fn present_movable_pages(&self) -> usize {
+        // SAFETY: A racy read of an aligned `unsigned long`.
+        unsafe { ptr::read_volatile(ptr::addr_of!((*self.0.get()).present_movable_pages)) }
+    }
+
+    /// Calls `f` for each dynamic memory group (of node `nid`, unless `NUMA_NO_NODE`) except
+    /// `excluded`, until it returns non-zero (`walk_dynamic_memory_groups()`).
+    pub fn walk_dynamic<F: FnMut(&MemoryGroup) -> i32>(
+        nid: i32,
+        excluded: Option<&MemoryGroup>,
+        mut f: F,
+    ) -> i32 {
+        /// # Safety
+        ///
+        /// `arg` must be a `&mut F` and `group` a registered group.
+        unsafe extern "C" fn call<F: FnMut(&MemoryGroup) -> i32>(
+            group: *mut bindings::memory_group,
+            arg: *mut core::ffi::c_void,
+        ) -> i32 {
+            // SAFETY: `arg` is the `&mut F` passed below; `group` is a registered group.
+            unsafe { (*arg.cast::<F>())(MemoryGroup::from_raw(group).expect("non-null group")) }
+        }
+        let excluded = excluded.map_or(ptr::null_mut(), MemoryGroup::as_raw);
+        // SAFETY: `call::<F>` gets `&mut f` back as `arg`, which outlives the walk.
+        unsafe {
+            bindings::walk_dynamic_memory_groups(
+                nid,
+                Some(call::<F>),
+                excluded,
+                ptr::addr_of_mut!(f).cast(),
+            )
+        }
+    }
+
     /// Returns whether memory blocks are in the group.
     ///
     /// The list changes under `device_hotplug_lock`; without it the answer may be stale, as

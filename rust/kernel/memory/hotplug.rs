@@ -212,6 +212,59 @@ impl Zone {
         unsafe { CStr::from_char_ptr((*self.0.get()).name) }
     }
 
+    /// Returns whether this is the node's `ZONE_MOVABLE`.
+    pub fn is_movable(&self) -> bool {
+        // SAFETY: `self` is a zone of a `pg_data_t` (type invariant).
+        unsafe { bindings::zone_idx(self.as_raw()) == bindings::zone_type_ZONE_MOVABLE as i32 }
+    }
+
+    /// Returns the pages present in the zone (`present_pages`), changed by onlining and
+    /// offlining under `mem_hotplug_lock`; read without it, like core mm's policy does.
+    pub fn present_pages(&self) -> usize {
+        // SAFETY: A racy read of an aligned `unsigned long`, like `READ_ONCE()`.
+        unsafe { ptr::read_volatile(ptr::addr_of!((*self.0.get()).present_pages)) }
+    }
+
+    /// Returns the pages of the zone present at boot (`present_early_pages`).
+    pub fn present_early_pages(&self) -> usize {
+        // SAFETY: A racy read of an aligned `unsigned long`.
+        unsafe { ptr::read_volatile(ptr::addr_of!((*self.0.get()).present_early_pages)) }
+    }
+
+    /// Returns the pages of the zone reserved for CMA (`cma_pages`; 0 without CMA).
+    pub fn cma_pages(&self) -> usize {
+        #[cfg(CONFIG_CMA)]
+        // SAFETY: A racy read of an aligned `unsigned long`.
+        let pages = unsafe { ptr::read_volatile(ptr::addr_of!((*self.0.get()).cma_pages)) };
+        #[cfg(not(CONFIG_CMA))]
+        let pages = 0;
+        pages
+    }
+
+    /// Calls `f` for each populated zone of node `nid`, or of every online node if `nid` is
+    /// `None` (`for_each_populated_zone()`).
+    pub fn for_each_populated(nid: Option<i32>, mut f: impl FnMut(&'static Zone)) {
+        let nodes = match nid {
+            Some(nid) => nid..nid + 1,
+            None => 0..bindings::MAX_NUMNODES as i32,
+        };
+        for nid in nodes {
+            // SAFETY: `nid` is below `MAX_NUMNODES`.
+            if !unsafe { bindings::node_online(nid) } {
+                continue;
+            }
+            for idx in 0..bindings::zone_type___MAX_NR_ZONES as i32 {
+                // SAFETY: The node is online, so `NODE_DATA(nid)` is valid.
+                let zone = unsafe { bindings::node_zone(nid, idx) };
+                // SAFETY: `zone` is a valid zone of a `pg_data_t`.
+                if unsafe { bindings::populated_zone(zone) } {
+                    // SAFETY: `zone` is a zone of a `pg_data_t`.
+                    f(unsafe { Zone::from_raw(zone) }.expect("a zone is never NULL"));
+                }
+            }
+        }
+    }
+
     /// Returns the zone of node `nid` (`NUMA_NO_NODE` without NUMA) that is the only populated
     /// zone intersecting `[start_pfn, start_pfn + nr_pages)`, or `None` if there are several or
     /// none.
@@ -360,6 +413,15 @@ pub fn node_possible(nid: i32) -> bool {
 pub mod section {
     use crate::bindings;
 
+    /// Returns whether the section of `pfn` is online and in `ZONE_MOVABLE`, or `None` if it is
+    /// not online (`pfn_to_online_page()`, `is_zone_movable_page()`).
+    pub fn online_zone_is_movable(pfn: usize) -> Option<bool> {
+        // SAFETY: `pfn_to_online_page()` validates `pfn`.
+        let page = unsafe { bindings::pfn_to_online_page(pfn) };
+        // SAFETY: A non-null result is an initialised page of an online section.
+        (!page.is_null()).then(|| unsafe { bindings::is_zone_movable_page(page) })
+    }
+
     /// The size of a section in bytes (`MIN_MEMORY_BLOCK_SIZE`).
     pub const SIZE: usize = 1 << bindings::SECTION_SIZE_BITS;
 
@@ -389,6 +451,15 @@ pub mod section {
         // SAFETY: Written only during early boot.
         unsafe { bindings::highest_present_section_nr() }
     }
+}
+
+/// Sets memmap_on_memory for memory added from now on (`mhp_set_memmap_on_memory()`): the
+/// memmap of a hot-added block is put into the block itself if possible; `force` rounds it
+/// up to full pageblocks, wasting memory where needed.
+#[cfg(all(CONFIG_MEMORY_HOTPLUG_RUST, CONFIG_MHP_MEMMAP_ON_MEMORY))]
+pub fn set_memmap_on_memory(enable: bool, force: bool) {
+    // SAFETY: Stores a mode read by core mm when memory is added.
+    unsafe { bindings::mhp_set_memmap_on_memory(enable, force) };
 }
 
 /// Returns the memory block size in bytes (`memory_block_size_bytes()`), which the

@@ -26,67 +26,12 @@ use crate::{
     str::CStr,
     types::{ARef, Opaque},
 };
+
+pub use crate::sysfs::{kstrtoull, sysfs_streq, Buffer};
 use core::{
-    fmt, ptr,
+    ptr,
     sync::atomic::{AtomicPtr, Ordering},
 };
-
-/// The output buffer of a sysfs `show` callback: one page, filled like `sysfs_emit()`.
-///
-/// Output beyond `PAGE_SIZE - 1` bytes is dropped, as `vscnprintf()` does.
-pub struct Buffer {
-    buf: *mut u8,
-    len: usize,
-}
-
-impl Buffer {
-    /// # Safety
-    ///
-    /// `buf` must be a page-sized, page-aligned buffer valid for writes while `self` lives.
-    unsafe fn new(buf: *mut c_char) -> Self {
-        Self {
-            buf: buf.cast(),
-            len: 0,
-        }
-    }
-
-    /// Returns the number of bytes written.
-    pub fn len(&self) -> usize {
-        self.len
-    }
-
-    /// Returns whether nothing was written yet.
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-}
-
-impl fmt::Write for Buffer {
-    fn write_str(&mut self, s: &str) -> fmt::Result {
-        let room = (crate::page::PAGE_SIZE - 1).saturating_sub(self.len);
-        let n = s.len().min(room);
-        // SAFETY: `self.len + n < PAGE_SIZE`, within the buffer (type invariant of `new`).
-        unsafe { ptr::copy_nonoverlapping(s.as_ptr(), self.buf.add(self.len), n) };
-        self.len += n;
-        Ok(())
-    }
-}
-
-/// Returns whether `input` equals `word`, allowing one trailing newline in `input`
-/// (`sysfs_streq()`).
-pub fn sysfs_streq(input: &CStr, word: &CStr) -> bool {
-    // SAFETY: Both are NUL-terminated strings.
-    unsafe { bindings::sysfs_streq(input.as_char_ptr(), word.as_char_ptr()) }
-}
-
-/// Parses an unsigned 64-bit number with `kstrtoull()`: base 0 accepts `0x` hex and
-/// leading-zero octal, one trailing newline is allowed. Fails with `EINVAL` or `ERANGE`.
-pub fn kstrtoull(input: &CStr, base: u32) -> Result<u64> {
-    let mut value = 0u64;
-    // SAFETY: `input` is NUL-terminated; `value` is valid for writes.
-    to_result(unsafe { bindings::kstrtoull(input.as_char_ptr(), base, &mut value) })?;
-    Ok(value)
-}
 
 /// The attributes of a memory block directory (`memoryN/`), besides the driver core's
 /// `online`, `uevent`, `subsystem` and `power/`.

@@ -1,0 +1,317 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The memory hotplug online policy and its parameters (`memory_hotplug.*`).
+//!
+//! Decides which zone a memory block goes to when it is onlined without a zone: with
+//! `online_policy=contig-zones` (the default) the zones stay contiguous (`movable_node` makes
+//! new memory Movable); with `auto-movable` memory goes to `ZONE_MOVABLE` as long as the
+//! MOVABLE:KERNEL ratio (`auto_movable_ratio`, in percent) allows, system-wide and, with
+//! `auto_movable_numa_aware`, per node. `memmap_on_memory` puts the memmap of hot-added
+//! memory into the memory itself.
+//!
+//! Built in, the parameters come from the kernel command line (`memory_hotplug.X=`); as a
+//! module from `modprobe memory_hotplug X=...`. Unloading falls back to contig-zones.
+
+use core::{
+    fmt::Write,
+    sync::atomic::{AtomicBool, AtomicU32, Ordering},
+};
+use kernel::{
+    c_str,
+    memory::{
+        block::{GroupKind, MemoryGroup},
+        hotplug::{section, OnlineType, Zone, NUMA_NO_NODE},
+        policy::{OnlinePolicy, Registration},
+    },
+    module_param::ParamOps,
+    prelude::*,
+    str::CStr,
+    sysfs::{kstrtobool, kstrtouint, sysfs_streq, Buffer},
+};
+
+module! {
+    type: MemoryHotplug,
+    name: "memory_hotplug",
+    author: "Memory Hotplug Rust",
+    description: "Memory hotplug online policy (contig-zones, auto-movable) and memmap_on_memory",
+    license: "GPL",
+}
+
+/// The names of the online policies, by value of `ONLINE_POLICY`.
+const POLICY_NAMES: [&CStr; 2] = [c_str!("contig-zones"), c_str!("auto-movable")];
+const CONTIG_ZONES: u32 = 0;
+const AUTO_MOVABLE: u32 = 1;
+
+static ONLINE_POLICY: AtomicU32 = AtomicU32::new(CONTIG_ZONES);
+static AUTO_MOVABLE_RATIO: AtomicU32 = AtomicU32::new(301);
+static AUTO_MOVABLE_NUMA_AWARE: AtomicBool = AtomicBool::new(true);
+static MEMMAP_ON_MEMORY: AtomicU32 = AtomicU32::new(MEMMAP_OFF);
+const MEMMAP_OFF: u32 = 0;
+const MEMMAP_ON: u32 = 1;
+const MEMMAP_FORCE: u32 = 2;
+
+/// `online_policy`: `contig-zones` or `auto-movable`.
+struct OnlinePolicyParam;
+
+impl ParamOps for OnlinePolicyParam {
+    fn set(value: Option<&CStr>) -> Result {
+        let value = value.ok_or(EINVAL)?;
+        let policy = POLICY_NAMES
+            .iter()
+            .position(|name| sysfs_streq(value, name))
+            .ok_or(EINVAL)?;
+        ONLINE_POLICY.store(policy as u32, Ordering::Relaxed);
+        Ok(())
+    }
+
+    fn get(buf: &mut Buffer) -> Result {
+        let policy = ONLINE_POLICY.load(Ordering::Relaxed) as usize;
+        writeln!(buf, "{}", POLICY_NAMES[policy])?;
+        Ok(())
+    }
+}
+
+kernel::module_param_cb!(module: "memory_hotplug", name: online_policy, ops: OnlinePolicyParam,
+    perm: 0o644,
+    desc: "Set the online policy (\"contig-zones\", \"auto-movable\") Default: \"contig-zones\"");
+
+/// `auto_movable_ratio`: the maximum MOVABLE:KERNEL ratio in percent (`uint`).
+struct RatioParam;
+
+impl ParamOps for RatioParam {
+    fn set(value: Option<&CStr>) -> Result {
+        let ratio = kstrtouint(value.ok_or(EINVAL)?, 0)?;
+        AUTO_MOVABLE_RATIO.store(ratio, Ordering::Relaxed);
+        Ok(())
+    }
+
+    fn get(buf: &mut Buffer) -> Result {
+        writeln!(buf, "{}", AUTO_MOVABLE_RATIO.load(Ordering::Relaxed))?;
+        Ok(())
+    }
+}
+
+kernel::module_param_cb!(module: "memory_hotplug", name: auto_movable_ratio, ops: RatioParam,
+    perm: 0o644,
+    desc: "Set the maximum ratio of MOVABLE:KERNEL memory in the system in percent for \
+           \"auto-movable\" online policy. Default: 301");
+
+/// `auto_movable_numa_aware`: also check the ratio per node (`bool`).
+#[cfg(CONFIG_NUMA)]
+struct NumaAwareParam;
+
+#[cfg(CONFIG_NUMA)]
+impl ParamOps for NumaAwareParam {
+    const NOARG: bool = true;
+
+    fn set(value: Option<&CStr>) -> Result {
+        // A bare `auto_movable_numa_aware` means yes.
+        let on = kstrtobool(value.unwrap_or(c_str!("1")))?;
+        AUTO_MOVABLE_NUMA_AWARE.store(on, Ordering::Relaxed);
+        Ok(())
+    }
+
+    fn get(buf: &mut Buffer) -> Result {
+        let on = AUTO_MOVABLE_NUMA_AWARE.load(Ordering::Relaxed);
+        writeln!(buf, "{}", if on { 'Y' } else { 'N' })?;
+        Ok(())
+    }
+}
+
+#[cfg(CONFIG_NUMA)]
+kernel::module_param_cb!(module: "memory_hotplug", name: auto_movable_numa_aware,
+    ops: NumaAwareParam, perm: 0o644,
+    desc: "Consider numa node stats in addition to global stats in \"auto-movable\" online \
+           policy. Default: true");
+
+/// `memmap_on_memory`: `Y`/`N` or `force` (read-only after boot or load).
+#[cfg(CONFIG_MHP_MEMMAP_ON_MEMORY)]
+struct MemmapParam;
+
+#[cfg(CONFIG_MHP_MEMMAP_ON_MEMORY)]
+impl ParamOps for MemmapParam {
+    fn set(value: Option<&CStr>) -> Result {
+        let value = value.ok_or(EINVAL)?;
+        let mode = if sysfs_streq(value, c_str!("force")) || sysfs_streq(value, c_str!("FORCE")) {
+            MEMMAP_FORCE
+        } else if kstrtobool(value)? {
+            MEMMAP_ON
+        } else {
+            MEMMAP_OFF
+        };
+        MEMMAP_ON_MEMORY.store(mode, Ordering::Relaxed);
+        kernel::memory::hotplug::set_memmap_on_memory(mode != MEMMAP_OFF, mode == MEMMAP_FORCE);
+        Ok(())
+    }
+
+    fn get(buf: &mut Buffer) -> Result {
+        match MEMMAP_ON_MEMORY.load(Ordering::Relaxed) {
+            MEMMAP_FORCE => writeln!(buf, "force")?,
+            MEMMAP_ON => writeln!(buf, "Y")?,
+            _ => writeln!(buf, "N")?,
+        }
+        Ok(())
+    }
+}
+
+#[cfg(CONFIG_MHP_MEMMAP_ON_MEMORY)]
+kernel::module_param_cb!(module: "memory_hotplug", name: memmap_on_memory, ops: MemmapParam,
+    perm: 0o444,
+    desc: "Enable memmap on memory for memory hotplug\nWith value \"force\" it could result in \
+           memory wastage due to memmap size limitations (Y/N/force)");
+
+/// What the auto-movable check counts, in pages.
+#[derive(Default)]
+struct Stats {
+    kernel_early_pages: usize,
+    movable_pages: usize,
+}
+
+impl Stats {
+    /// Counts a populated zone: Movable present pages and CMA pages as movable, the boot-time
+    /// pages of other zones as kernel.
+    fn account_zone(&mut self, zone: &Zone) {
+        if zone.is_movable() {
+            self.movable_pages += zone.present_pages();
+        } else {
+            self.kernel_early_pages = (self.kernel_early_pages + zone.present_early_pages())
+                .wrapping_sub(zone.cma_pages());
+            self.movable_pages += zone.cma_pages();
+        }
+    }
+}
+
+/// Returns whether `nr_pages` more Movable pages keep the MOVABLE:KERNEL ratio system-wide
+/// (`nid` = `NUMA_NO_NODE`) or on node `nid`, for memory of `group`
+/// (`auto_movable_can_online_movable()`).
+fn can_online_movable(
+    ratio: usize,
+    nid: i32,
+    group: Option<&MemoryGroup>,
+    nr_pages: usize,
+) -> bool {
+    let mut stats = Stats::default();
+    Zone::for_each_populated((nid != NUMA_NO_NODE).then_some(nid), |zone| {
+        stats.account_zone(zone)
+    });
+
+    // Kernel memory other dynamic groups (virtio-mem devices) need for their Movable memory,
+    // and their Movable memory, which is theirs alone.
+    let (mut req_kernel_early_pages, mut group_movable_pages) = (0usize, 0usize);
+    MemoryGroup::walk_dynamic(nid, group, |g| {
+        if ratio != 0 {
+            let pages = (g.present_movable_pages().wrapping_mul(100) / ratio) as isize
+                - g.present_kernel_pages() as isize;
+            if pages > 0 {
+                req_kernel_early_pages += pages as usize;
+            }
+            group_movable_pages += g.present_movable_pages();
+        }
+        0
+    });
+    if stats.kernel_early_pages <= req_kernel_early_pages {
+        return false;
+    }
+    let mut kernel_early_pages = stats.kernel_early_pages - req_kernel_early_pages;
+    let mut movable_pages = stats.movable_pages.wrapping_sub(group_movable_pages);
+
+    // Kernel memory of a dynamic group allows more Movable memory in the same group.
+    if let Some(g) = group.filter(|g| g.is_dynamic()) {
+        kernel_early_pages = kernel_early_pages.wrapping_add(g.present_kernel_pages());
+    }
+    movable_pages = movable_pages.wrapping_add(nr_pages);
+    movable_pages <= ratio.wrapping_mul(kernel_early_pages) / 100
+}
+
+/// The auto-movable decision (`auto_movable_zone_for_pfn()`).
+fn auto_movable_zone(
+    nid: i32,
+    group: Option<&MemoryGroup>,
+    start_pfn: usize,
+    nr_pages: usize,
+) -> &'static Zone {
+    let ratio = AUTO_MOVABLE_RATIO.load(Ordering::Relaxed) as usize;
+    // The range the kernel zone is chosen for if Movable is not possible; like C, it is not
+    // always the block (see the spec's quirk Q1).
+    let (mut pfn, mut pages) = (start_pfn, nr_pages);
+    let kernel = |pfn, pages| Zone::for_pfn_range(OnlineType::OnlineKernel, nid, group, pfn, pages);
+    if ratio == 0 {
+        return kernel(pfn, pages);
+    }
+
+    let (max_pages, online_pages) = match group.map(|g| (g, g.kind())) {
+        // A static group (DIMM) is all Movable or all kernel.
+        Some((g, GroupKind::Static { max_pages })) => {
+            if g.present_kernel_pages() != 0 {
+                return kernel(pfn, pages);
+            }
+            (max_pages, g.present_movable_pages())
+        }
+        // A dynamic group with big units (virtio-mem BBM): the rest of the unit, if no part of
+        // it is online in a kernel zone.
+        Some((_, GroupKind::Dynamic { unit_pages })) if unit_pages != nr_pages => {
+            pfn = start_pfn & !(unit_pages - 1);
+            let end_pfn = pfn + unit_pages;
+            let mut online = 0;
+            while pfn < end_pfn {
+                match section::online_zone_is_movable(pfn) {
+                    Some(false) => return kernel(pfn, pages),
+                    Some(true) => online += section::PAGES,
+                    None => {}
+                }
+                pfn += section::PAGES;
+            }
+            (unit_pages, online)
+        }
+        // No group, or a group with block-sized units: this block.
+        _ => (nr_pages, 0),
+    };
+    pages = max_pages.wrapping_sub(online_pages);
+
+    let numa_aware = cfg!(CONFIG_NUMA) && AUTO_MOVABLE_NUMA_AWARE.load(Ordering::Relaxed);
+    if !can_online_movable(ratio, NUMA_NO_NODE, group, pages)
+        || (numa_aware && !can_online_movable(ratio, nid, group, pages))
+    {
+        return kernel(pfn, pages);
+    }
+    Zone::for_pfn_range(OnlineType::OnlineMovable, nid, group, start_pfn, nr_pages)
+}
+
+/// The policy registered with the memory block driver.
+struct Policy;
+
+impl OnlinePolicy for Policy {
+    fn zone_for_online(
+        &self,
+        nid: i32,
+        group: Option<&MemoryGroup>,
+        start_pfn: usize,
+        nr_pages: usize,
+    ) -> &'static Zone {
+        if ONLINE_POLICY.load(Ordering::Relaxed) == AUTO_MOVABLE {
+            auto_movable_zone(nid, group, start_pfn, nr_pages)
+        } else {
+            // contig-zones is what core mm does without a policy.
+            Zone::for_pfn_range(OnlineType::Online, nid, group, start_pfn, nr_pages)
+        }
+    }
+}
+
+struct MemoryHotplug {
+    _policy: Pin<KBox<Registration<Policy>>>,
+}
+
+impl kernel::Module for MemoryHotplug {
+    fn init(_module: &'static ThisModule) -> Result<Self> {
+        let policy = KBox::pin_init(Registration::new(Policy), GFP_KERNEL)?;
+        Ok(Self { _policy: policy })
+    }
+}
+
+impl Drop for MemoryHotplug {
+    fn drop(&mut self) {
+        // Memory added after the module is gone gets its memmap from the kernel again.
+        #[cfg(CONFIG_MHP_MEMMAP_ON_MEMORY)]
+        kernel::memory::hotplug::set_memmap_on_memory(false, false);
+    }
+}
