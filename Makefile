@@ -3,10 +3,10 @@
 # Developer entry points. See README.md.
 #
 #   make demo              build the rust kernel, boot it, hot-plug a DIMM, show lsmem
-#   make test              build the c and rust kernels and run every test
+#   make test              build the c, rust and rust-mod kernels and run every test
 #   make deps              install the toolchain and the kernel source (idempotent)
 #   make tree              prepare the patched kernel tree in $(MHP_CACHE)/src
-#   make kernel VARIANT=v  build a variant (c, rust, debug); last line = bzImage path
+#   make kernel VARIANT=v  build a variant (c, rust, rust-mod, debug); last line = bzImage path
 #   make vm VARIANT=v CMD='lsmem'   boot a variant and run commands in it
 #   make check             rustfmt, clippy and checkpatch only
 #   make test-only T='notifier*'    run tests on the kernels already built
@@ -46,6 +46,7 @@ demo: deps
 test: deps
 	@tools/build/build-kernel.sh c
 	@tools/build/build-kernel.sh rust
+	@tools/build/build-kernel.sh rust-mod
 	@$(TESTS)
 
 test-only:

@@ -199,9 +199,13 @@ fn can_online_movable(
     // and their Movable memory, which is theirs alone.
     let (mut req_kernel_early_pages, mut group_movable_pages) = (0usize, 0usize);
     MemoryGroup::walk_dynamic(nid, group, |g| {
-        if ratio != 0 {
-            let pages = (g.present_movable_pages().wrapping_mul(100) / ratio) as isize
-                - g.present_kernel_pages() as isize;
+        // A ratio of 0 is not supported while the policy is in use: skip the division by zero.
+        if let Some(required) = g
+            .present_movable_pages()
+            .wrapping_mul(100)
+            .checked_div(ratio)
+        {
+            let pages = required as isize - g.present_kernel_pages() as isize;
             if pages > 0 {
                 req_kernel_early_pages += pages as usize;
             }

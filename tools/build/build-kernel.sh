@@ -4,6 +4,7 @@
 # Build one variant of the kernel incrementally:
 #   c      upstream C memory block driver (the oracle)
 #   rust   the project's Rust code in
+#   rust-mod  rust with the memory_hotplug policy as a loadable module
 #   debug  rust + PROVE_LOCKING, DEBUG_ATOMIC_SLEEP, KASAN, kmemleak
 #
 # The build directory is $MHP_CACHE/build-$VARIANT; modules are installed
@@ -14,7 +15,7 @@
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
-variant=${1:?usage: build-kernel.sh c|rust|debug}
+variant=${1:?usage: build-kernel.sh c|rust|rust-mod|debug}
 shift
 cache=${MHP_CACHE:-/var/cache/mhp-rust}
 src=$cache/src
@@ -23,14 +24,25 @@ out=$cache/build-$variant
 case "$variant" in
 c) fragments=(common c) ;;
 rust) fragments=(common rust) ;;
+rust-mod) fragments=(common rust rust-mod) ;;
 debug) fragments=(common rust debug) ;;
-*) echo "build: unknown variant '$variant' (c, rust, debug)" >&2; exit 1 ;;
+*) echo "build: unknown variant '$variant' (c, rust, rust-mod, debug)" >&2; exit 1 ;;
 esac
 
 "$top/tools/build/prepare-tree.sh"
 # shellcheck source=tools/build/toolchain.sh
 . "$top/tools/build/toolchain.sh"
 kmake() { make -C "$src" O="$out" "${KMAKE_ARGS[@]}" "$@"; }
+
+# rust-mod differs from rust in one option: start from rust's objects (if
+# built) so that only what depends on it is rebuilt.
+seed=$cache/build-rust
+if [ "$variant" = rust-mod ] && [ ! -e "$out" ] && [ -f "$seed/vmlinux" ]; then
+	echo "build[$variant]: starting from $seed"
+	mkdir -p "$out.tmp"
+	(cd "$seed" && tar --exclude=./modroot -cf - .) | (cd "$out.tmp" && tar -xf -)
+	mv "$out.tmp" "$out"
+fi
 
 # Configuration: tinyconfig + kvm_guest.config + the fragments, regenerated
 # only when the fragments change.
@@ -47,7 +59,8 @@ if [ "$(cat "$out/.mhp-config-stamp" 2>/dev/null)" != "$cfg_stamp" ] || [ ! -f "
 		-m -O "$out" .config "${frag_files[@]}" >/dev/null)
 	kmake -s olddefconfig >/dev/null
 	# Every option we ask for must have made it: a silently dropped option
-	# (unmet dependency) would make the variants test something else.
+	# (unmet dependency) would make the variants test something else. A later
+	# fragment overrides an earlier one, as in merge_config.sh.
 	bad=0
 	while IFS= read -r line; do
 		case "$line" in
@@ -56,7 +69,9 @@ if [ "$(cat "$out/.mhp-config-stamp" 2>/dev/null)" != "$cfg_stamp" ] || [ ! -f "
 		CONFIG_*) grep -qx "$line" "$out/.config" ||
 			{ echo "build: wanted $line, got '$(grep "^${line%%=*}=" "$out/.config" || echo unset)'" >&2; bad=1; } ;;
 		esac
-	done < <(cat "${frag_files[@]}" | grep -E '^CONFIG_')
+	done < <(cat "${frag_files[@]}" | grep -E '^CONFIG_' |
+		awk -F= '{ last[$1] = $0; order[NR] = $1 } END {
+			for (i = 1; i <= NR; i++) if (!seen[order[i]]++) print last[order[i]] }')
 	[ "$bad" = 0 ] || exit 1
 	echo "$cfg_stamp" >"$out/.mhp-config-stamp"
 fi

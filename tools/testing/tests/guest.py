@@ -73,3 +73,35 @@ def block_size(vm):
 
 def memtotal(vm):
     return int(sh(vm, "memtotal"))
+
+
+def zones_of(vm, ids):
+    bl = blocks(vm)
+    return [bl[i][1] if bl[i][0] == "online" else bl[i][0] for i in ids]
+
+
+def runs(zones):
+    """'Movable x8, Normal x8' for a list of zones."""
+    out = []
+    for z in zones:
+        if out and out[-1][0] == z:
+            out[-1][1] += 1
+        else:
+            out.append([z, 1])
+    return ", ".join(f"{z} x{n}" for z, n in out)
+
+
+def plug_dimms(vm, count, size, node=None):
+    """Plug `count` DIMMs (on `node`); return the zone of each block of each DIMM."""
+    base = blocks(vm)
+    have = len(base)
+    layout = []
+    bsize = block_size(vm)
+    for n in range(count):
+        vm.plug_dimm(f"d{n}" if node is None else f"d{n}n{node}", size, node=node)
+        bl = wait_blocks(vm, have + size // bsize, timeout=120)
+        new = sorted(set(bl) - set(base))[-(size // bsize):]
+        have = len(bl)
+        uevents(vm, 2 * len(new))
+        layout.append(zones_of(vm, new))
+    return layout

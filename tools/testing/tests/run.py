@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 """Run the project's tests: KTAP output, ending with `N passed, N failed`.
 
-    run.py [-k PATTERN ...] [--variants c,rust] [--list]
+    run.py [-k PATTERN ...] [--variants c,rust,rust-mod] [--list]
 
 The kernels of the variants must have been built (`make kernel VARIANT=...`);
 `make test` builds them and then runs this.
@@ -24,8 +24,8 @@ def main():
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("-k", action="append", default=[], metavar="PATTERN",
                     help="run only tests whose name matches this glob (repeatable)")
-    ap.add_argument("--variants", default="c,rust",
-                    help="comma-separated variants for per-variant tests (default c,rust)")
+    ap.add_argument("--variants", default="c,rust,rust-mod",
+                    help="comma-separated variants for per-variant tests (default c,rust,rust-mod)")
     ap.add_argument("--list", action="store_true", help="list the tests and exit")
     a = ap.parse_args()
     return ktap.main(HERE, a.k, a.variants.split(","), a.list)

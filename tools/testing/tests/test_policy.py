@@ -9,43 +9,11 @@ Movable for ~1 GiB of boot kernel memory) and later ones to ZONE_NORMAL.
 
 import time
 
-from guest import block_size, blocks, sh, uevents, wait_blocks
+from guest import blocks, plug_dimms, runs, sh, wait_blocks, zones_of
 from ktap import test
 from vm import GiB, MiB, VM
 
 AUTO = "memhp_default_state=online memory_hotplug.online_policy=auto-movable"
-
-
-def _zones(vm, ids):
-    bl = blocks(vm)
-    return [bl[i][1] if bl[i][0] == "online" else bl[i][0] for i in ids]
-
-
-def _runs(zones):
-    """'Movable x8, Normal x8' for a list of zones."""
-    out = []
-    for z in zones:
-        if out and out[-1][0] == z:
-            out[-1][1] += 1
-        else:
-            out.append([z, 1])
-    return ", ".join(f"{z} x{n}" for z, n in out)
-
-
-def _plug_dimms(vm, count, size):
-    """Plug `count` DIMMs; return the zone of each block of each DIMM."""
-    base = blocks(vm)
-    have = len(base)
-    layout = []
-    bsize = block_size(vm)
-    for n in range(count):
-        vm.plug_dimm(f"d{n}", size)
-        bl = wait_blocks(vm, have + size // bsize, timeout=120)
-        new = sorted(set(bl) - set(base))[-(size // bsize):]
-        have = len(bl)
-        uevents(vm, 2 * len(new))
-        layout.append(_zones(vm, new))
-    return layout
 
 
 @test(variants=("c", "rust", "debug"), compare=True)
@@ -60,11 +28,11 @@ def auto_movable_dimms(case, variant):
             case.check(f"auto_movable_ratio:{ratio}" in params and
                        "online_policy:auto-movable" in params,
                        f"ratio {ratio}: parameters from the command line", params)
-            layout = _plug_dimms(vm, len(want), 1 * GiB)
-            t.append(f"ratio {ratio}: " + " | ".join(_runs(z) for z in layout))
+            layout = plug_dimms(vm, len(want), 1 * GiB)
+            t.append(f"ratio {ratio}: " + " | ".join(runs(z) for z in layout))
             for n, (zones, w) in enumerate(zip(layout, want)):
                 case.check(zones == [w] * len(zones), f"ratio {ratio}: DIMM {n} all {w}",
-                           _runs(zones))
+                           runs(zones))
     return "\n".join(t) + "\n"
 
 
@@ -81,16 +49,16 @@ def auto_movable_virtio_mem(case, variant):
         deadline = time.time() + 120
         while any(blocks(vm)[i][0] != "online" for i in new) and time.time() < deadline:
             time.sleep(1)
-        zones = _zones(vm, new)
-        t.append(f"virtio-mem 5 GiB: {_runs(zones)}")
+        zones = zones_of(vm, new)
+        t.append(f"virtio-mem 5 GiB: {runs(zones)}")
         first_normal = zones.index("Normal") if "Normal" in zones else len(zones)
         case.check(20 <= first_normal <= 24 and all(z == "Movable" for z in zones[:first_normal]),
-                   "the first ~3 GiB (about 3 x boot memory) go to Movable", _runs(zones))
+                   "the first ~3 GiB (about 3 x boot memory) go to Movable", runs(zones))
         case.check("Normal" in zones and zones[-1] in ("Movable", "Normal"),
-                   "then a Normal unit lets more Movable units follow", _runs(zones))
+                   "then a Normal unit lets more Movable units follow", runs(zones))
         after = zones[first_normal + 1:first_normal + 4]
         case.check(after and all(z == "Movable" for z in after),
-                   "Movable units follow the device's first Normal unit", _runs(zones))
+                   "Movable units follow the device's first Normal unit", runs(zones))
     return "\n".join(t) + "\n"
 
 
@@ -102,7 +70,7 @@ def contig_zones(case, variant):
         with VM(variant, append=f"memhp_default_state=online {extra}") as vm:
             case.eq(sh(vm, "cat /sys/module/memory_hotplug/parameters/online_policy").strip(),
                     "contig-zones", f"{extra or 'default'}: online_policy is contig-zones")
-            layout = _plug_dimms(vm, 2, 256 * MiB)
-            t.append(f"{extra or 'default'}: " + " | ".join(_runs(z) for z in layout))
+            layout = plug_dimms(vm, 2, 256 * MiB)
+            t.append(f"{extra or 'default'}: " + " | ".join(runs(z) for z in layout))
             case.eq(layout, [[want] * 2] * 2, f"{extra or 'default'}: DIMMs go to {want}")
     return "\n".join(t) + "\n"

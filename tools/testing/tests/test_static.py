@@ -111,7 +111,8 @@ def rustdoc(case):
     case.check(rc == 0, "make rustdoc", log[-3000:])
     for page in ("kernel/memory/notifier/index.html", "kernel/memory/block/index.html",
                  "kernel/memory/hotplug/index.html", "kernel/memory/subsys/index.html",
-                 "kernel/debugfs/index.html",
+                 "kernel/memory/policy/index.html", "kernel/sysfs/index.html",
+                 "kernel/module_param/index.html", "kernel/debugfs/index.html",
                  "kernel/seq_file/index.html"):
         case.check(os.path.exists(os.path.join(out, "Documentation/output/rust/rustdoc", page))
                    or os.path.exists(os.path.join(out, "rust/doc", page)),

@@ -311,7 +311,7 @@ class VM:
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--variant", default="rust", choices=["c", "rust", "debug"])
+    ap.add_argument("--variant", default="rust", choices=["c", "rust", "rust-mod", "debug"])
     ap.add_argument("--mem", type=int, default=1024, help="boot memory in MiB")
     ap.add_argument("--numa", action="store_true", help="two NUMA nodes")
     ap.add_argument("--virtio-mem", type=int, default=0, metavar="MIB",
