@@ -9,7 +9,9 @@
  *   Rust code runs;
  * - the __weak defaults that architectures override;
  * - the exports of the functions the Rust driver defines, so that modules
- *   (virtio-mem, dax/kmem, the notifier error injector, ...) can call them.
+ *   (virtio-mem, dax/kmem, the notifier error injector, ...) can call them,
+ *   and walk_dynamic_memory_groups(), which C does not export, for the
+ *   memory_hotplug policy module when it is built as a module.
  */
 
 #include <linux/export.h>
@@ -34,3 +36,4 @@ EXPORT_SYMBOL(unregister_memory_notifier);
 EXPORT_SYMBOL_GPL(memory_group_register_static);
 EXPORT_SYMBOL_GPL(memory_group_register_dynamic);
 EXPORT_SYMBOL_GPL(memory_group_unregister);
+EXPORT_SYMBOL_GPL(walk_dynamic_memory_groups);

@@ -144,7 +144,7 @@ macro_rules! module_param_cb {
 
             #[cfg(MODULE)]
             #[link_section = "__param"]
-            #[used]
+            #[used(compiler)]
             static PARAM: KernelParam = KernelParam::new(
                 $crate::c_str!(stringify!($name)),
                 // SAFETY: `__this_module` is the module's own `struct module`.
@@ -155,7 +155,7 @@ macro_rules! module_param_cb {
 
             #[cfg(not(MODULE))]
             #[link_section = "__param"]
-            #[used]
+            #[used(compiler)]
             static PARAM: KernelParam = KernelParam::new(
                 $crate::c_str!(concat!($module, ".", stringify!($name))),
                 core::ptr::null_mut(),
@@ -168,7 +168,7 @@ macro_rules! module_param_cb {
             #[cfg(not(MODULE))]
             const DESC: &str = concat!($module, ".parm=", stringify!($name), ":", $desc, "\0");
             #[link_section = ".modinfo"]
-            #[used]
+            #[used(compiler)]
             static MODINFO: [u8; DESC.len()] = str_to_array(DESC);
         };
     };

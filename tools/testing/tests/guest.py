@@ -97,8 +97,10 @@ def plug_dimms(vm, count, size, node=None):
     have = len(base)
     layout = []
     bsize = block_size(vm)
-    for n in range(count):
-        vm.plug_dimm(f"d{n}" if node is None else f"d{n}n{node}", size, node=node)
+    for _ in range(count):
+        # DIMM ids must be unique for the VM's lifetime.
+        vm.dimm_serial = getattr(vm, "dimm_serial", 0) + 1
+        vm.plug_dimm(f"pd{vm.dimm_serial}", size, node=node)
         bl = wait_blocks(vm, have + size // bsize, timeout=120)
         new = sorted(set(bl) - set(base))[-(size // bsize):]
         have = len(bl)

@@ -63,6 +63,17 @@ def _print_case(case, number, seconds):
     out.flush()
 
 
+# Transcripts of the per-variant tests are kept here, for reading or diffing by hand.
+TRANSCRIPTS = os.path.join(os.environ.get("MHP_CACHE", "/var/cache/mhp-rust"), "transcripts")
+
+
+def _save(name, variant, transcript):
+    if transcript is not None:
+        os.makedirs(TRANSCRIPTS, exist_ok=True)
+        with open(os.path.join(TRANSCRIPTS, f"{name}.{variant}.txt"), "w") as f:
+            f.write(transcript)
+
+
 def run_case(name, fn, variants, compare):
     case = Case(name)
     transcripts = {}
@@ -76,6 +87,7 @@ def run_case(name, fn, variants, compare):
         case.prefix = f"[{v}] "
         try:
             transcripts[v] = fn(case, v)
+            _save(name, v, transcripts[v])
         except Exception:
             case.fail("completes without an exception", traceback.format_exc())
     case.prefix = ""

@@ -95,4 +95,7 @@ def policy_module_lifecycle(case, variant):
         """, timeout=600)
         case.check(r.rc == 0 and "loaded" in r.out,
                    "rmmod/modprobe while onlining, offlining and reading valid_zones", r)
+        oops = sh(vm, "dmesg | grep -E 'WARNING|BUG:|Oops|refcount_t|list_(add|del) corruption'"
+                      " || true")
+        case.eq(oops, "", "no WARN, BUG or Oops in the kernel log")
     return None
