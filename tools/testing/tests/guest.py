@@ -107,3 +107,11 @@ def plug_dimms(vm, count, size, node=None):
         uevents(vm, 2 * len(new))
         layout.append(zones_of(vm, new))
     return layout
+
+
+def load_policy(vm):
+    """On rust-mod, load the memory_hotplug policy module as a user would: modprobe takes its
+    parameters from the memory_hotplug.* words of /proc/cmdline. Built in (rust) or in core mm
+    (c) the policy is there from boot."""
+    if vm.variant == "rust-mod":
+        sh(vm, "modprobe memory_hotplug")

@@ -14,7 +14,7 @@ hwpoison (§3.1): a block with a poisoned page can be offlined but never onlined
 (EHWPOISON, before any notifier event); the poison count goes away with the block.
 """
 
-from guest import block_size, blocks, memtotal, sh, uevents, wait_blocks
+from guest import block_size, blocks, load_policy, memtotal, sh, uevents, wait_blocks
 from ktap import test
 from vm import MiB, VM
 
@@ -64,6 +64,7 @@ def _memmap_dimm(case, variant, mode, t):
     t.append(f"=== memory_hotplug.memmap_on_memory={mode}")
     with VM(variant, append=f"memhp_default_state=offline memory_hotplug.memmap_on_memory={mode}"
             ) as vm:
+        load_policy(vm)
         read = sh(vm, f"cat {MMAP}").strip()
         want_read = "force" if mode == "force" else "Y"
         case.eq(read, want_read, f"memmap_on_memory reads {want_read}")
@@ -203,7 +204,7 @@ def _memmap_dimm(case, variant, mode, t):
         sh(vm, "rmmod memory_notifier_recorder")
 
 
-@test(variants=("c", "rust", "debug"), compare=True)
+@test(variants=("c", "rust", "rust-mod", "debug"), compare=True)
 def memmap_on_memory_dimm(case, variant):
     """A 2-block ACPI DIMM with memmap_on_memory=1 and =force: the altmap in the
     PREPARE_ONLINE and FINISH_OFFLINE payloads, the ranges of the other events, MemTotal,

@@ -1,11 +1,14 @@
 # SPDX-License-Identifier: GPL-2.0
 """The memory_hotplug.* parameters: modes, defaults, accepted values and errors.
 
-On `c` they are core mm's; on `rust` the memory_hotplug module's (built in).
-Every read and every write result is compared between the variants.
+On `c` they are core mm's; on `rust` the memory_hotplug module's (built in), on
+`rust-mod` the same module loaded with modprobe after boot (which takes the
+memory_hotplug.* words of the kernel command line). Every read and every write
+result is compared between the variants. policy_cmdline is not run on rust-mod:
+there a bad value fails the whole load, as for any module (test_module.py).
 """
 
-from guest import plug_dimms, runs, sh
+from guest import load_policy, plug_dimms, runs, sh
 from ktap import test
 from vm import GiB, MiB, VM
 
@@ -28,11 +31,12 @@ def _params(vm):
     return sh(vm, f"cd {P} && for f in *; do echo \"$(stat -c '%a' $f) $f $(cat $f)\"; done")
 
 
-@test(variants=("c", "rust", "debug"), compare=True)
+@test(variants=("c", "rust", "rust-mod", "debug"), compare=True)
 def policy_params(case, variant):
     """Defaults, modes and the result of every write to each parameter."""
     t = []
     with VM(variant) as vm:
+        load_policy(vm)
         params = _params(vm)
         t.append(params)
         for want in ("644 online_policy contig-zones", "644 auto_movable_ratio 301",
@@ -72,12 +76,13 @@ def policy_cmdline(case, variant):
     return out + "\n"
 
 
-@test(variants=("c", "rust", "debug"), compare=True)
+@test(variants=("c", "rust", "rust-mod", "debug"), compare=True)
 def policy_runtime_switch(case, variant):
     """Writes at run time apply to blocks onlined afterwards."""
     t = []
     with VM(variant, mem=1 * GiB, slots=4, maxmem=8 * GiB,
             append="memhp_default_state=online") as vm:
+        load_policy(vm)
         first = plug_dimms(vm, 1, 512 * MiB)
         sh(vm, f"echo auto-movable > {P}/online_policy")
         second = plug_dimms(vm, 1, 512 * MiB)
@@ -93,7 +98,7 @@ def policy_runtime_switch(case, variant):
     return "\n".join(t) + "\n"
 
 
-@test(variants=("c", "rust", "debug"), compare=True)
+@test(variants=("c", "rust", "rust-mod", "debug"), compare=True)
 def auto_movable_numa(case, variant):
     """auto-movable on two nodes (512 MiB each), ratio 100: NUMA-aware on and off.
 
@@ -107,6 +112,7 @@ def auto_movable_numa(case, variant):
                 append="memhp_default_state=online memory_hotplug.online_policy=auto-movable "
                        "memory_hotplug.auto_movable_ratio=100 "
                        f"memory_hotplug.auto_movable_numa_aware={aware}") as vm:
+            load_policy(vm)
             layouts[aware] = plug_dimms(vm, 4, 256 * MiB, node=1)
             t.append(f"numa_aware={aware}: " + " | ".join(runs(z) for z in layouts[aware]))
     case.check(layouts["Y"] != layouts["N"], "NUMA awareness changes the layout", t)

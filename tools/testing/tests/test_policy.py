@@ -1,47 +1,57 @@
 # SPDX-License-Identifier: GPL-2.0
 """Zone decisions of the online policies (memory_hotplug.online_policy=...).
 
-The layouts are those of the auto-movable design (behaviour-6.12.md §6.3) at a
-quarter of the scale: 1 GiB of boot memory and 1 GiB DIMMs instead of 4 GiB
-and 4 GiB. With ratio 301 the first three DIMMs go to ZONE_MOVABLE (3 GiB of
-Movable for ~1 GiB of boot kernel memory) and later ones to ZONE_NORMAL.
+auto-movable with DIMMs is tested at the scale of the auto-movable design
+(behaviour-6.12.md §6.3): 4 GiB of boot memory, 4 GiB DIMMs and ratio 301, where
+the first three DIMMs go to ZONE_MOVABLE (12 GiB for ~4 GiB of boot kernel
+memory) and later ones to ZONE_NORMAL; other ratios, virtio-mem and NUMA at a
+quarter of that scale (1 GiB of boot memory).
 """
 
 import time
 
-from guest import blocks, plug_dimms, runs, sh, wait_blocks, zones_of
+from guest import blocks, load_policy, plug_dimms, runs, sh, wait_blocks, zones_of
 from ktap import test
 from vm import GiB, MiB, VM
 
 AUTO = "memhp_default_state=online memory_hotplug.online_policy=auto-movable"
 
 
-@test(variants=("c", "rust", "debug"), compare=True)
+@test(variants=("c", "rust", "rust-mod", "debug"), compare=True)
 def auto_movable_dimms(case, variant):
     """auto-movable with DIMMs: all-or-nothing per DIMM, limited by the ratio."""
     t = []
-    for ratio, want in ((301, ["Movable", "Movable", "Movable", "Normal"]),
-                        (0, ["Normal"] * 2)):
-        with VM(variant, mem=1 * GiB, slots=4, maxmem=8 * GiB,
+    # (ratio, boot memory, DIMM size, zone of each DIMM in plug order). Kernel memory is the
+    # boot memory's present pages, slightly less than its size: 1 GiB DIMMs fill 500% of 1 GiB
+    # with the fifth, 256 MiB DIMMs 50% with the second.
+    M, N = "Movable", "Normal"
+    for ratio, mem, size, want in ((301, 4 * GiB, 4 * GiB, [M, M, M, N]),
+                                   (500, 1 * GiB, 1 * GiB, [M, M, M, M, N]),
+                                   (50, 1 * GiB, 256 * MiB, [M, N, N]),
+                                   (0, 1 * GiB, 1 * GiB, [N, N])):
+        with VM(variant, mem=mem, slots=len(want), maxmem=mem + len(want) * size,
                 append=f"{AUTO} memory_hotplug.auto_movable_ratio={ratio}") as vm:
+            load_policy(vm)
             params = sh(vm, "cd /sys/module/memory_hotplug/parameters && grep . *")
             case.check(f"auto_movable_ratio:{ratio}" in params and
                        "online_policy:auto-movable" in params,
                        f"ratio {ratio}: parameters from the command line", params)
-            layout = plug_dimms(vm, len(want), 1 * GiB)
-            t.append(f"ratio {ratio}: " + " | ".join(runs(z) for z in layout))
+            layout = plug_dimms(vm, len(want), size)
+            t.append(f"ratio {ratio}, {mem // GiB} GiB boot, {size // MiB} MiB DIMMs: " +
+                     " | ".join(runs(z) for z in layout))
             for n, (zones, w) in enumerate(zip(layout, want)):
                 case.check(zones == [w] * len(zones), f"ratio {ratio}: DIMM {n} all {w}",
                            runs(zones))
     return "\n".join(t) + "\n"
 
 
-@test(variants=("c", "rust", "debug"), compare=True)
+@test(variants=("c", "rust", "rust-mod", "debug"), compare=True)
 def auto_movable_virtio_mem(case, variant):
     """auto-movable with virtio-mem: per 128 MiB unit, the device's own kernel memory
     allows more Movable memory in the same device."""
     t = []
     with VM(variant, mem=1 * GiB, virtio_mem=5 * GiB, append=AUTO) as vm:
+        load_policy(vm)
         base = blocks(vm)
         vm.virtio_mem_resize(5 * GiB, timeout=300)
         bl = wait_blocks(vm, len(base) + 40, timeout=300)
@@ -62,12 +72,13 @@ def auto_movable_virtio_mem(case, variant):
     return "\n".join(t) + "\n"
 
 
-@test(variants=("c", "rust", "debug"), compare=True)
+@test(variants=("c", "rust", "rust-mod", "debug"), compare=True)
 def contig_zones(case, variant):
     """contig-zones (the default): Normal above all zones, Movable with movable_node."""
     t = []
     for extra, want in (("", "Normal"), ("movable_node", "Movable")):
         with VM(variant, append=f"memhp_default_state=online {extra}") as vm:
+            load_policy(vm)
             case.eq(sh(vm, "cat /sys/module/memory_hotplug/parameters/online_policy").strip(),
                     "contig-zones", f"{extra or 'default'}: online_policy is contig-zones")
             layout = plug_dimms(vm, 2, 256 * MiB)
