@@ -46,6 +46,27 @@ def auto_movable_dimms(case, variant):
 
 
 @test(variants=("c", "rust", "rust-mod", "debug"), compare=True)
+def auto_movable_cma(case, variant):
+    """auto-movable counts CMA pages as movable, not kernel: with 256 MiB of the 1 GiB boot
+    memory in CMA and ratio 100, only one 256 MiB DIMM fits (CMA + DIMM = 512 MiB of
+    movable for ~767 MiB of kernel memory), against three without CMA."""
+    t = []
+    M, N = "Movable", "Normal"
+    for cma, want in (("256M", [M, N, N]), ("0", [M, M, M])):
+        with VM(variant, mem=1 * GiB, slots=3, maxmem=2 * GiB,
+                append=f"{AUTO} memory_hotplug.auto_movable_ratio=100 cma={cma}") as vm:
+            load_policy(vm)
+            cma_kb = int(sh(vm, "awk '/^CmaTotal:/ {print $2}' /proc/meminfo"))
+            case.eq(cma_kb, 0 if cma == "0" else 256 * 1024, f"cma={cma}: CmaTotal")
+            layout = plug_dimms(vm, len(want), 256 * MiB)
+            t.append(f"cma={cma} (CmaTotal {cma_kb} kB): " + " | ".join(runs(z) for z in layout))
+            case.eq([z[0] for z in layout], want, f"cma={cma}: DIMM zones {want}")
+            case.check(all(len(set(z)) == 1 for z in layout), f"cma={cma}: DIMMs all-or-nothing",
+                       layout)
+    return "\n".join(t) + "\n"
+
+
+@test(variants=("c", "rust", "rust-mod", "debug"), compare=True)
 def auto_movable_virtio_mem(case, variant):
     """auto-movable with virtio-mem: per 128 MiB unit, the device's own kernel memory
     allows more Movable memory in the same device."""
