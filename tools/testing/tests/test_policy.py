@@ -66,22 +66,27 @@ def auto_movable_cma(case, variant):
     return "\n".join(t) + "\n"
 
 
+def _grow(vm, dev, size):
+    """Grow virtio-mem device `dev` to `size`; return the zones of its new blocks."""
+    base = blocks(vm)
+    vm.virtio_mem_resize(size, timeout=300, dev=dev)
+    bl = wait_blocks(vm, len(base) + size // (128 * MiB), timeout=300)
+    new = sorted(set(bl) - set(base))
+    deadline = time.time() + 120
+    while any(blocks(vm)[i][0] != "online" for i in new) and time.time() < deadline:
+        time.sleep(1)
+    return zones_of(vm, new)
+
+
 @test(variants=("c", "rust", "rust-mod", "debug"), compare=True)
 def auto_movable_virtio_mem(case, variant):
-    """auto-movable with virtio-mem: per 128 MiB unit, the device's own kernel memory
-    allows more Movable memory in the same device."""
+    """auto-movable with virtio-mem: per 128 MiB unit, a device's own kernel memory
+    allows more Movable memory in that device only, not in another one."""
     t = []
-    with VM(variant, mem=1 * GiB, virtio_mem=5 * GiB, append=AUTO) as vm:
+    with VM(variant, mem=1 * GiB, virtio_mem=(5 * GiB, 1 * GiB), append=AUTO) as vm:
         load_policy(vm)
-        base = blocks(vm)
-        vm.virtio_mem_resize(5 * GiB, timeout=300)
-        bl = wait_blocks(vm, len(base) + 40, timeout=300)
-        new = sorted(set(bl) - set(base))
-        deadline = time.time() + 120
-        while any(blocks(vm)[i][0] != "online" for i in new) and time.time() < deadline:
-            time.sleep(1)
-        zones = zones_of(vm, new)
-        t.append(f"virtio-mem 5 GiB: {runs(zones)}")
+        zones = _grow(vm, 0, 5 * GiB)
+        t.append(f"virtio-mem 0, 5 GiB: {runs(zones)}")
         first_normal = zones.index("Normal") if "Normal" in zones else len(zones)
         case.check(20 <= first_normal <= 24 and all(z == "Movable" for z in zones[:first_normal]),
                    "the first ~3 GiB (about 3 x boot memory) go to Movable", runs(zones))
@@ -90,6 +95,17 @@ def auto_movable_virtio_mem(case, variant):
         after = zones[first_normal + 1:first_normal + 4]
         case.check(after and all(z == "Movable" for z in after),
                    "Movable units follow the device's first Normal unit", runs(zones))
+
+        # Device 0's Movable memory used up the boot kernel memory, and its own
+        # Normal units only count for itself: device 1 must start with Normal.
+        zones1 = _grow(vm, 1, 1 * GiB)
+        t.append(f"virtio-mem 1, 1 GiB: {runs(zones1)}")
+        case.eq(zones1[0], "Normal", "device 1 starts Normal: device 0's kernel memory "
+                "does not allow Movable memory in device 1")
+        case.check(len(zones1) == 8 and all(
+            zones1[:i].count("Movable") <= 3 * zones1[:i].count("Normal") for i in range(1, 9)),
+            "device 1: only its own Normal units allow Movable ones (at most 3 each)",
+            runs(zones1))
     return "\n".join(t) + "\n"
 
 

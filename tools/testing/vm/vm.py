@@ -2,9 +2,10 @@
 # SPDX-License-Identifier: GPL-2.0
 """Boot a kernel variant under QEMU (TCG) and drive it from the host.
 
-The guest has ACPI DIMM slots, optionally two NUMA nodes and a virtio-mem
-device, and a busybox/bash/util-linux/kmod initramfs whose /init serves
-commands on the second serial port (see guest/init). The host side talks QMP
+The guest has ACPI DIMM slots, optionally two NUMA nodes and virtio-mem
+devices (`virtio_mem`: one maximum size or a list of them), and a
+busybox/bash/util-linux/kmod initramfs whose /init serves commands on the
+second serial port (see guest/init). The host side talks QMP
 to plug and unplug memory. Every wait has a hard timeout: a hung guest fails
 the caller with VMError, it never hangs the run.
 
@@ -132,10 +133,10 @@ class VM:
             for n in range(2):
                 cmd += ["-object", f"memory-backend-ram,id=ram{n},size={half // MiB}M",
                         "-numa", f"node,nodeid={n},memdev=ram{n},cpus={n % self.cpus}"]
-        if self.virtio_mem:
-            node = ",node=1" if self.numa else ""
-            cmd += ["-object", f"memory-backend-ram,id=vmem0,size={self.virtio_mem // MiB}M",
-                    "-device", f"virtio-mem-pci,id=vm0,memdev=vmem0,requested-size=0{node}"]
+        node = ",node=1" if self.numa else ""
+        for i, size in enumerate(self.virtio_mem_sizes()):
+            cmd += ["-object", f"memory-backend-ram,id=vmem{i},size={size // MiB}M",
+                    "-device", f"virtio-mem-pci,id=vm{i},memdev=vmem{i},requested-size=0{node}"]
         return cmd
 
     def start(self):
@@ -297,16 +298,22 @@ class VM:
         self.wait_event("DEVICE_DELETED", timeout=timeout, device=dimm_id)
         self.qmp("object-del", id=f"{dimm_id}-mem")
 
-    def virtio_mem_resize(self, size, timeout=120):
-        """Set the virtio-mem requested-size and wait until the device reached it."""
-        self.qmp("qom-set", path="/machine/peripheral/vm0", property="requested-size",
-                 value=size)
+    def virtio_mem_sizes(self):
+        """The maximum size of each virtio-mem device (vm0, vm1, ...)."""
+        if not self.virtio_mem:
+            return []
+        return [self.virtio_mem] if isinstance(self.virtio_mem, int) else list(self.virtio_mem)
+
+    def virtio_mem_resize(self, size, timeout=120, dev=0):
+        """Set the requested-size of virtio-mem device `dev`; wait until it reached it."""
+        path = f"/machine/peripheral/vm{dev}"
+        self.qmp("qom-set", path=path, property="requested-size", value=size)
         deadline = time.time() + timeout
         while time.time() < deadline:
-            if self.qmp("qom-get", path="/machine/peripheral/vm0", property="size") == size:
+            if self.qmp("qom-get", path=path, property="size") == size:
                 return
             time.sleep(0.5)
-        raise VMError(f"virtio-mem did not reach {size} bytes")
+        raise VMError(f"virtio-mem {dev} did not reach {size} bytes")
 
 
 def main():
