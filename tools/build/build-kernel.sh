@@ -5,7 +5,7 @@
 #   c      upstream C memory block driver (the oracle)
 #   rust   the project's Rust code in
 #   rust-mod  rust with the memory_hotplug policy as a loadable module
-#   debug  rust + PROVE_LOCKING, DEBUG_ATOMIC_SLEEP, KASAN, kmemleak
+#   debug  rust-mod + PROVE_LOCKING, DEBUG_ATOMIC_SLEEP, KASAN, kmemleak
 #
 # The build directory is $MHP_CACHE/build-$VARIANT; modules are installed
 # (with depmod) under $MHP_CACHE/build-$VARIANT/modroot/lib/modules/<release>.
@@ -25,7 +25,7 @@ case "$variant" in
 c) fragments=(common c) ;;
 rust) fragments=(common rust) ;;
 rust-mod) fragments=(common rust rust-mod) ;;
-debug) fragments=(common rust debug) ;;
+debug) fragments=(common rust rust-mod debug) ;;
 *) echo "build: unknown variant '$variant' (c, rust, rust-mod, debug)" >&2; exit 1 ;;
 esac
 

@@ -109,9 +109,13 @@ def plug_dimms(vm, count, size, node=None):
     return layout
 
 
+# Variants whose memory_hotplug policy is a loadable module (debug is rust-mod + checkers).
+MODULAR_POLICY = ("rust-mod", "debug")
+
+
 def load_policy(vm):
-    """On rust-mod, load the memory_hotplug policy module as a user would: modprobe takes its
-    parameters from the memory_hotplug.* words of /proc/cmdline. Built in (rust) or in core mm
-    (c) the policy is there from boot."""
-    if vm.variant == "rust-mod":
+    """Where the policy is a module, load it as a user would: modprobe takes its parameters
+    from the memory_hotplug.* words of /proc/cmdline. Built in (rust) or in core mm (c) the
+    policy is there from boot."""
+    if vm.variant in MODULAR_POLICY:
         sh(vm, "modprobe memory_hotplug")

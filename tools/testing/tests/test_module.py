@@ -7,7 +7,7 @@ on the kernel command line, which modprobe reads from /proc/cmdline. Both must
 give the same parameters and zone decisions.
 """
 
-from guest import plug_dimms, runs, sh
+from guest import MODULAR_POLICY, plug_dimms, runs, sh
 from ktap import test
 from vm import GiB, MiB, VM
 
@@ -22,17 +22,17 @@ def _layout(vm):
     return params + " | ".join(runs(z) for z in layout)
 
 
-@test(variants=("rust", "rust-mod"), compare=True)
+@test(variants=("rust", "rust-mod", "debug"), compare=True)
 def policy_builtin_vs_module(case, variant):
     """Command line (built in) = modprobe from /proc/cmdline = modprobe arguments =
     /etc/modprobe.d (module): same parameters, same zones."""
     t = []
     for how in ("cmdline", "args", "modprobe.d"):
         append = "memhp_default_state=online"
-        if how == "cmdline" or variant == "rust":
+        if how == "cmdline" or variant not in MODULAR_POLICY:
             append += " " + CMDLINE
         with VM(variant, mem=1 * GiB, slots=4, maxmem=8 * GiB, append=append) as vm:
-            if variant == "rust-mod":
+            if variant in MODULAR_POLICY:
                 case.check(vm.run(f"test -e {P}").rc != 0,
                            f"{how}: no parameters before the module is loaded")
                 if how == "cmdline":
@@ -49,7 +49,7 @@ def policy_builtin_vs_module(case, variant):
     return "\n".join(t) + "\n"
 
 
-@test(variants=("rust-mod",))
+@test(variants=("rust-mod", "debug"))
 def policy_module_lifecycle(case, variant):
     """modinfo, bad parameters, load, rmmod fallback to contig-zones, reload, rmmod races."""
     with VM(variant, mem=1 * GiB, slots=4, maxmem=8 * GiB,
