@@ -16,8 +16,16 @@ from vm import GiB, MiB, VM
 
 AUTO = "memhp_default_state=online memory_hotplug.online_policy=auto-movable"
 
+# The design-scale layouts (auto_movable_dimms, auto_movable_virtio_mem) put 3-5 times the
+# boot memory into ZONE_MOVABLE. Under KASAN every hot-plugged byte also needs 1/8 byte of
+# shadow plus its memmap in kernel memory, so these guests run out of kernel memory on the
+# debug variant whichever driver is in (seen: OOM at the fourth 1 GiB DIMM on 1 GiB boot).
+# The debug variant runs the policy through auto_movable_cma, auto_movable_numa,
+# policy_runtime_switch and the module tests instead.
+LAYOUT_VARIANTS = ("c", "rust", "rust-mod")
 
-@test(variants=("c", "rust", "rust-mod", "debug"), compare=True)
+
+@test(variants=LAYOUT_VARIANTS, compare=True)
 def auto_movable_dimms(case, variant):
     """auto-movable with DIMMs: all-or-nothing per DIMM, limited by the ratio."""
     t = []
@@ -78,7 +86,7 @@ def _grow(vm, dev, size):
     return zones_of(vm, new)
 
 
-@test(variants=("c", "rust", "rust-mod", "debug"), compare=True)
+@test(variants=LAYOUT_VARIANTS, compare=True)
 def auto_movable_virtio_mem(case, variant):
     """auto-movable with virtio-mem: per 128 MiB unit, a device's own kernel memory
     allows more Movable memory in that device only, not in another one."""
