@@ -119,3 +119,18 @@ def load_policy(vm):
     policy is there from boot."""
     if vm.variant in MODULAR_POLICY:
         sh(vm, "modprobe memory_hotplug")
+
+
+def grow_virtio_mem(vm, size, dev=0, timeout=300):
+    """Grow virtio-mem device `dev` from 0 to `size`; wait until all its new blocks are
+    added and online (the driver onlines a block after adding it). Return (the new
+    block ids, blocks())."""
+    base = blocks(vm)
+    vm.virtio_mem_resize(size, timeout=timeout, dev=dev)
+    bl = wait_blocks(vm, len(base) + size // block_size(vm), timeout=timeout)
+    new = sorted(set(bl) - set(base))
+    deadline = time.time() + timeout
+    while any(bl[i][0] != "online" for i in new) and time.time() < deadline:
+        time.sleep(0.5)
+        bl = blocks(vm)
+    return new, bl

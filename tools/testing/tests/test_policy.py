@@ -8,9 +8,7 @@ memory) and later ones to ZONE_NORMAL; other ratios, virtio-mem and NUMA at a
 quarter of that scale (1 GiB of boot memory).
 """
 
-import time
-
-from guest import blocks, load_policy, plug_dimms, runs, sh, wait_blocks, zones_of
+from guest import grow_virtio_mem, load_policy, plug_dimms, runs, sh, zones_of
 from ktap import test
 from vm import GiB, MiB, VM
 
@@ -74,18 +72,6 @@ def auto_movable_cma(case, variant):
     return "\n".join(t) + "\n"
 
 
-def _grow(vm, dev, size):
-    """Grow virtio-mem device `dev` to `size`; return the zones of its new blocks."""
-    base = blocks(vm)
-    vm.virtio_mem_resize(size, timeout=300, dev=dev)
-    bl = wait_blocks(vm, len(base) + size // (128 * MiB), timeout=300)
-    new = sorted(set(bl) - set(base))
-    deadline = time.time() + 120
-    while any(blocks(vm)[i][0] != "online" for i in new) and time.time() < deadline:
-        time.sleep(1)
-    return zones_of(vm, new)
-
-
 @test(variants=LAYOUT_VARIANTS, compare=True)
 def auto_movable_virtio_mem(case, variant):
     """auto-movable with virtio-mem: per 128 MiB unit, a device's own kernel memory
@@ -93,7 +79,7 @@ def auto_movable_virtio_mem(case, variant):
     t = []
     with VM(variant, mem=1 * GiB, virtio_mem=(5 * GiB, 1 * GiB), append=AUTO) as vm:
         load_policy(vm)
-        zones = _grow(vm, 0, 5 * GiB)
+        zones = zones_of(vm, grow_virtio_mem(vm, 5 * GiB)[0])
         t.append(f"virtio-mem 0, 5 GiB: {runs(zones)}")
         first_normal = zones.index("Normal") if "Normal" in zones else len(zones)
         case.check(20 <= first_normal <= 24 and all(z == "Movable" for z in zones[:first_normal]),
@@ -106,7 +92,7 @@ def auto_movable_virtio_mem(case, variant):
 
         # Device 0's Movable memory used up the boot kernel memory, and its own
         # Normal units only count for itself: device 1 must start with Normal.
-        zones1 = _grow(vm, 1, 1 * GiB)
+        zones1 = zones_of(vm, grow_virtio_mem(vm, 1 * GiB, dev=1)[0])
         t.append(f"virtio-mem 1, 1 GiB: {runs(zones1)}")
         case.eq(zones1[0], "Normal", "device 1 starts Normal: device 0's kernel memory "
                 "does not allow Movable memory in device 1")

@@ -1,9 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0
 """Two NUMA nodes and virtio-mem: grow and shrink, node links, zones."""
 
-import time
-
-from guest import blocks, memtotal, sh, wait_blocks
+from guest import blocks, grow_virtio_mem, memtotal, sh, wait_blocks
 from ktap import test
 from vm import GiB, MiB, VM, VMError
 
@@ -29,14 +27,7 @@ def numa_virtio_mem(case, variant):
         t.append(f"boot: {len(base)} blocks; node0 {per_node['node0']} node1 {per_node['node1']}")
         base_total = memtotal(vm)
 
-        vm.virtio_mem_resize(256 * MiB)
-        bl = wait_blocks(vm, len(base) + 2)
-        new = sorted(set(bl) - set(base))
-        # virtio-mem may online the blocks after adding them: wait for that.
-        deadline = time.time() + 60
-        while any(bl[i][0] != "online" for i in new) and time.time() < deadline:
-            time.sleep(0.5)
-            bl = blocks(vm)
+        new, bl = grow_virtio_mem(vm, 256 * MiB)
         t.append(f"grow: {' '.join(f'{i}:{bl[i][0]}:{bl[i][1]}' for i in new)}")
         case.eq([bl[i] for i in new], [("online", "Movable")] * 2,
                 "grow: two new blocks online in Movable")
