@@ -44,8 +44,8 @@ demo: deps
 	@tools/testing/vm/demo.py rust
 
 test: deps
-	@tools/build/build-kernel.sh c
 	@tools/build/build-kernel.sh rust
+	@tools/build/build-kernel.sh c
 	@tools/build/build-kernel.sh rust-mod
 	@$(TESTS)
 

@@ -18,21 +18,21 @@ use kernel::{
     memory::{
         block::{Altmap, BlockState, GroupKind, LockedBlock, MemoryBlock, MemoryGroup},
         hotplug::{
-            self, section, DeviceHotplugGuard, DeviceHotplugLocked, MemHotplugGuard, OnlineType,
-            Zone, NUMA_NO_NODE,
+            self, section, DeviceHotplugGuard, DeviceHotplugLocked, OnlineType, Zone, NUMA_NO_NODE,
         },
-        notifier::{self, Action, BlockRange},
         policy,
         subsys::{
-            kstrtoull, sysfs_streq, BlockAttr, Buffer, LateInit, RootAttr, Subsys, Subsystem,
+            kstrtoull, sysfs_streq, BlockAttr, Buffer, LateInit, RegisteredBlock, RootAttr, Subsys,
+            Subsystem,
         },
     },
     page::PAGE_SHIFT,
     prelude::*,
     rbtree::{RBTree, RBTreeNodeReservation},
     str::CStr,
-    sync::{new_spinlock, SpinLock},
+    sync::{new_spinlock, Arc, SpinLock},
     types::ARef,
+    xarray::XArray,
 };
 
 /// The prefix of this driver's messages.
@@ -49,13 +49,13 @@ struct State {
     subsys: &'static Subsys,
     /// Sections per memory block.
     sections_per_block: usize,
-    /// The registered memory blocks by block id. Each entry holds the block device's
-    /// registration reference.
+    /// The registered memory blocks by block id, looked up without a lock (as C's xarray).
+    /// Each entry holds the block device's registration reference.
     #[pin]
-    blocks: SpinLock<RBTree<usize, ARef<MemoryBlock>>>,
+    blocks: XArray<RegisteredBlock>,
     /// The memory groups by id.
     #[pin]
-    groups: SpinLock<RBTree<i32, Pin<KBox<MemoryGroup>>>>,
+    groups: SpinLock<RBTree<i32, Arc<MemoryGroup>>>,
 }
 
 static STATE: LateInit<State> = LateInit::new();
@@ -98,7 +98,7 @@ impl State {
     }
 
     fn find_block_by_id(&self, id: usize) -> Option<ARef<MemoryBlock>> {
-        self.blocks.lock().get(&id).cloned()
+        self.blocks.get(id)
     }
 
     /// Creates block `id` (`add_memory_block()`): fails with `EEXIST` if it exists.
@@ -113,177 +113,73 @@ impl State {
         if self.find_block_by_id(id).is_some() {
             return Err(EEXIST);
         }
-        let node = RBTreeNodeReservation::new(GFP_KERNEL)?;
         let start_section_nr = id * self.sections_per_block;
-        // Without NUMA no node registration fills in the zone of boot memory: do it here.
-        let zone = if cfg!(CONFIG_NUMA) || state != BlockState::Online {
-            None
-        } else {
-            Zone::single_zone_for_range(
-                NUMA_NO_NODE,
-                section::nr_to_pfn(start_section_nr),
-                self.pages_per_block(),
-            )
-        };
-        let mem =
-            self.subsys
-                .register_block(lock, id, start_section_nr, state, altmap, group, zone)?;
-        self.blocks.lock().insert(node.into_node(id, mem));
+        let mem = self
+            .subsys
+            .register_block(lock, id, start_section_nr, state, altmap, group)?;
+        // Like C, a block that cannot be looked up is unregistered again.
+        if let Err((e, mem)) = self.blocks.insert(id, mem, GFP_KERNEL) {
+            self.subsys.unregister_block(lock, mem);
+            return Err(e);
+        }
         Ok(())
     }
 
     /// Removes block `id` (`remove_memory_block()`), if it exists.
     fn remove_block(&self, lock: &DeviceHotplugLocked, id: usize, unlink_nodes: bool) -> bool {
-        let Some(mem) = self.blocks.lock().remove(&id) else {
+        let Some(mem) = self.blocks.remove(id) else {
             return false;
         };
+        self.unregister_block(lock, mem, unlink_nodes);
+        true
+    }
+
+    /// Unregisters a block taken out of `blocks`; `unlink_nodes` for memory being removed,
+    /// which also takes its hwpoisoned pages out of the global count.
+    fn unregister_block(
+        &self,
+        lock: &DeviceHotplugLocked,
+        mem: RegisteredBlock,
+        unlink_nodes: bool,
+    ) {
         if unlink_nodes {
             #[cfg(CONFIG_MEMORY_FAILURE)]
             hotplug::memory_failure::num_poisoned_pages_sub(mem.nr_hwpoison());
             mem.unregister_under_nodes(lock);
         }
         self.subsys.unregister_block(lock, mem);
-        true
     }
 
     /// Checks that `[start, start + size)` is block aligned, as core mm guarantees.
     fn check_aligned(&self, start: usize, size: usize) -> Result {
         let mask = self.block_size() - 1;
-        if start & mask != 0 || size & mask != 0 {
-            pr_warn!(
-                "unaligned memory block range [{:#x}, {:#x})\n",
-                start,
-                start + size
-            );
+        if kernel::warn_on_once!(start & mask != 0 || size & mask != 0) {
             return Err(EINVAL);
         }
         Ok(())
     }
 }
 
-/// Onlines `mem` into the zone of its online type (`memory_block_online()`).
-///
-/// Sends `MEM_PREPARE_ONLINE` (and `MEM_FINISH_OFFLINE` if onlining then fails) around core
-/// mm's `online_pages()`, which sends `MEM_GOING_ONLINE` and `MEM_ONLINE`.
-fn block_online(st: &State, mem: &LockedBlock<'_>) -> Result {
-    let (start_pfn, nr_pages) = st.pfn_range(mem);
+/// Onlines the offline block `mem` into the zone of its online type (`memory_block_online()`):
+/// a block with hwpoisoned pages cannot be onlined; the online policy chooses the zone of a
+/// plain online, before `mem_hotplug_lock` is taken, like C (`device_hotplug_lock` serialises
+/// onlines); the kernel crate sends the notifier events and calls core mm.
+fn block_online(mem: &LockedBlock<'_>) -> Result {
+    if mem.state() != BlockState::Offline {
+        return Err(EINVAL);
+    }
     if mem.nr_hwpoison() != 0 {
         return Err(hotplug::ehwpoison());
     }
-    // Chosen before taking `mem_hotplug_lock`, like C; `device_hotplug_lock` serialises
-    // onlines.
+    let pfns = mem.pfns();
     let zone = policy::zone_for_pfn_range(
         mem.online_type(),
         mem.nid(),
         mem.group(),
-        start_pfn,
-        nr_pages,
-    );
-    // The vmemmap of a memmap_on_memory block is initialised and accounted at online time,
-    // so that it belongs to the same zone as the memory it describes.
-    let (vmemmap_pages, inaccessible) = mem.altmap().unwrap_or((0, false));
-    let range = BlockRange {
-        altmap_start_pfn: start_pfn,
-        altmap_nr_pages: vmemmap_pages,
-        start_pfn: start_pfn + vmemmap_pages,
-        nr_pages: nr_pages - vmemmap_pages,
-    };
-
-    let lock = MemHotplugGuard::begin();
-    // A veto of MEM_PREPARE_ONLINE ends the operation without further events.
-    notifier::notify(&lock, Action::PrepareOnline, &range)?;
-    let onlined = (|| {
-        if vmemmap_pages != 0 {
-            hotplug::init_memmap_on_memory(&lock, start_pfn, vmemmap_pages, zone, inaccessible)?;
-        }
-        let ret = hotplug::online_pages(&lock, range.start_pfn, range.nr_pages, zone, mem.group());
-        if ret.is_err() && vmemmap_pages != 0 {
-            hotplug::deinit_memmap_on_memory(&lock, start_pfn, vmemmap_pages);
-        }
-        ret
-    })();
-    if let Err(e) = onlined {
-        // The return value of MEM_FINISH_OFFLINE is ignored.
-        let _ = notifier::notify(&lock, Action::FinishOffline, &range);
-        return Err(e);
-    }
-    // Accounted once onlining succeeded: the zone is populated now.
-    if vmemmap_pages != 0 {
-        hotplug::adjust_present_page_count(&lock, start_pfn, mem.group(), vmemmap_pages as isize);
-    }
-    mem.set_zone(Some(zone));
-    Ok(())
-}
-
-/// Offlines `mem` (`memory_block_offline()`).
-///
-/// Core mm's `offline_pages()` sends `MEM_GOING_OFFLINE` and `MEM_OFFLINE` (or
-/// `MEM_CANCEL_OFFLINE`); on success this sends `MEM_FINISH_OFFLINE`.
-fn block_offline(st: &State, mem: &LockedBlock<'_>) -> Result {
-    let (start_pfn, nr_pages) = st.pfn_range(mem);
-    // A block spanning several zones or nodes cannot be offlined.
-    let zone = mem.zone().ok_or(EINVAL)?;
-    let vmemmap_pages = mem.altmap().map_or(0, |(pages, _)| pages);
-
-    let lock = MemHotplugGuard::begin();
-    if vmemmap_pages != 0 {
-        hotplug::adjust_present_page_count(
-            &lock,
-            start_pfn,
-            mem.group(),
-            -(vmemmap_pages as isize),
-        );
-    }
-    let ret = hotplug::offline_pages(
-        &lock,
-        start_pfn + vmemmap_pages,
-        nr_pages - vmemmap_pages,
-        zone,
-        mem.group(),
-    );
-    if let Err(e) = ret {
-        if vmemmap_pages != 0 {
-            hotplug::adjust_present_page_count(
-                &lock,
-                start_pfn,
-                mem.group(),
-                vmemmap_pages as isize,
-            );
-        }
-        return Err(e);
-    }
-    if vmemmap_pages != 0 {
-        hotplug::deinit_memmap_on_memory(&lock, start_pfn, vmemmap_pages);
-    }
-    mem.set_zone(None);
-    let range = BlockRange {
-        altmap_start_pfn: start_pfn,
-        altmap_nr_pages: vmemmap_pages,
-        start_pfn: start_pfn + vmemmap_pages,
-        nr_pages: nr_pages - vmemmap_pages,
-    };
-    // The return value of MEM_FINISH_OFFLINE is ignored.
-    let _ = notifier::notify(&lock, Action::FinishOffline, &range);
-    Ok(())
-}
-
-/// Moves `mem` from state `from` to `to` (`memory_block_change_state()`); the state reads
-/// `going-offline` while an offline runs and is restored if the change fails.
-fn change_state(mem: &LockedBlock<'_>, to: BlockState, from: BlockState) -> Result {
-    if mem.state() != from {
-        return Err(EINVAL);
-    }
-    if to == BlockState::Offline {
-        mem.set_state(BlockState::GoingOffline);
-    }
-    let st = state();
-    let ret = if to == BlockState::Online {
-        block_online(st, mem)
-    } else {
-        block_offline(st, mem)
-    };
-    mem.set_state(if ret.is_ok() { to } else { from });
-    ret
+        pfns.start_pfn,
+        pfns.nr_pages,
+    )?;
+    hotplug::online_block(mem, zone)
 }
 
 /// Writes the zone `online_type` would choose, preceded by a space, unless it is `default`.
@@ -294,7 +190,8 @@ fn print_allowed_zone(
     online_type: OnlineType,
     default: &Zone,
 ) -> Result {
-    let zone = policy::zone_for_pfn_range(online_type, mem.nid(), mem.group(), start_pfn, nr_pages);
+    let zone =
+        policy::zone_for_pfn_range(online_type, mem.nid(), mem.group(), start_pfn, nr_pages)?;
     if !core::ptr::eq(zone, default) {
         write!(buf, " {}", zone.name())?;
     }
@@ -348,7 +245,7 @@ impl MemoryBlocks {
                     mem.group(),
                     range.0,
                     range.1,
-                );
+                )?;
                 write!(buf, "{}", default.name())?;
                 for online_type in [OnlineType::OnlineKernel, OnlineType::OnlineMovable] {
                     print_allowed_zone(buf, mem, range, online_type, default)?;
@@ -414,7 +311,7 @@ impl Subsystem for MemoryBlocks {
             .init(pin_init!(State {
                 subsys,
                 sections_per_block,
-                blocks <- new_spinlock!(RBTree::new(), "memory_blocks"),
+                blocks <- XArray::new(),
                 groups <- new_spinlock!(RBTree::new(), "memory_groups"),
             }))
             .unwrap_or_else(|e| panic!("memory_dev_init() failed to allocate: {:?}\n", e));
@@ -443,7 +340,7 @@ impl Subsystem for MemoryBlocks {
         if mem.online_type() == OnlineType::Offline {
             mem.set_online_type(OnlineType::Online);
         }
-        let ret = change_state(mem, BlockState::Online, BlockState::Offline);
+        let ret = block_online(mem);
         mem.set_online_type(OnlineType::Offline);
         ret
     }
@@ -452,7 +349,8 @@ impl Subsystem for MemoryBlocks {
         if mem.state() == BlockState::Offline {
             return Ok(());
         }
-        change_state(mem, BlockState::Offline, BlockState::Online)
+        // Reads `going-offline` while it runs; a block in several zones cannot be offlined.
+        hotplug::offline_block(mem)
     }
 
     fn block_show(attr: BlockAttr, mem: &MemoryBlock, buf: &mut Buffer) -> Result {
@@ -536,41 +434,18 @@ impl Subsystem for MemoryBlocks {
     fn for_each_memory_block(func: &mut dyn FnMut(&MemoryBlock) -> i32) -> i32 {
         let st = state();
         let mut next = 0;
-        loop {
-            // The callback may sleep: look up the next block under the lock, call it without.
-            let mem = {
-                let mut blocks = st.blocks.lock();
-                match blocks.cursor_lower_bound(&next) {
-                    Some(cursor) => {
-                        let (id, mem) = cursor.current();
-                        next = *id + 1;
-                        mem.clone()
-                    }
-                    None => return 0,
-                }
-            };
+        // The callback may sleep: it gets a reference, no lock is held.
+        while let Some((id, mem)) = st.blocks.find(next) {
             let ret = func(&mem);
             if ret != 0 {
                 return ret;
             }
+            match id.checked_add(1) {
+                Some(n) => next = n,
+                None => break,
+            }
         }
-    }
-
-    fn add_nid(lock: &DeviceHotplugLocked, mem: &MemoryBlock, nid: i32, early: bool) {
-        if early && mem.nid() != nid {
-            // For early memory the zone is known once the node is: the block's zone is the
-            // only populated zone of the node intersecting it. A block in several nodes has
-            // no single zone.
-            let zone = if mem.nid() == NUMA_NO_NODE {
-                let (start_pfn, nr_pages) = state().pfn_range(mem);
-                Zone::single_zone_for_range(nid, start_pfn, nr_pages)
-            } else {
-                None
-            };
-            mem.set_zone(lock, zone);
-        }
-        // Hot-added memory is checked by core mm to be within one node.
-        mem.set_nid(lock, nid);
+        0
     }
 
     fn create_blocks(
@@ -588,9 +463,7 @@ impl Subsystem for MemoryBlocks {
             if let Err(e) = st.add_block(lock, id, BlockState::Offline, altmap, group) {
                 // Undo the blocks created so far.
                 for created in first..id {
-                    if !st.remove_block(lock, created, false) {
-                        pr_warn!("memory{} vanished while being created\n", created);
-                    }
+                    kernel::warn_on_once!(!st.remove_block(lock, created, false));
                 }
                 return Err(e);
             }
@@ -603,11 +476,16 @@ impl Subsystem for MemoryBlocks {
         if st.check_aligned(start, size).is_err() {
             return;
         }
-        for id in st.phys_to_block_id(start)..st.phys_to_block_id(start + size) {
-            if !st.remove_block(lock, id, true) {
-                pr_warn!("removing memory{}, which does not exist\n", id);
-            }
-        }
+        let ids = st.phys_to_block_id(start)..st.phys_to_block_id(start + size);
+        // One RCU grace period for the range, not one per block.
+        let mut expected = ids.start;
+        st.blocks.remove_range(ids.clone(), |id, mem| {
+            // Core mm removes only ranges whose blocks all exist.
+            kernel::warn_on_once!(id != expected);
+            expected = id + 1;
+            st.unregister_block(lock, mem, true);
+        });
+        kernel::warn_on_once!(expected != ids.end);
     }
 
     fn group_register(nid: i32, kind: GroupKind) -> Result<i32> {
@@ -663,17 +541,34 @@ impl Subsystem for MemoryBlocks {
         excluded: Option<&MemoryGroup>,
         func: &mut dyn FnMut(&MemoryGroup) -> i32,
     ) -> i32 {
-        // The callbacks (auto-movable statistics) only add up counters.
-        let groups = state().groups.lock();
-        for group in groups.values() {
-            let group: &MemoryGroup = group;
-            if !group.is_dynamic() || excluded.is_some_and(|e| core::ptr::eq(e, group)) {
-                continue;
-            }
-            if cfg!(CONFIG_NUMA) && nid != NUMA_NO_NODE && group.nid() != nid {
-                continue;
-            }
-            let ret = func(group);
+        let st = state();
+        // The lowest id not visited yet; `None` once the highest id was.
+        let mut next = Some(0);
+        while let Some(from) = next {
+            // Like C, call back without a lock held (the callback may sleep or register a
+            // group): find the next matching group under the lock and keep a reference to it.
+            let group = {
+                let mut groups = st.groups.lock();
+                let mut from = from;
+                loop {
+                    let Some(cursor) = groups.cursor_lower_bound(&from) else {
+                        return 0;
+                    };
+                    let (id, group) = cursor.current();
+                    next = id.checked_add(1);
+                    let matches = group.is_dynamic()
+                        && !excluded.is_some_and(|e| core::ptr::eq(e, &**group))
+                        && !(cfg!(CONFIG_NUMA) && nid != NUMA_NO_NODE && group.nid() != nid);
+                    if matches {
+                        break group.clone();
+                    }
+                    match next {
+                        Some(n) => from = n,
+                        None => return 0,
+                    }
+                }
+            };
+            let ret = func(&group);
             if ret != 0 {
                 return ret;
             }
@@ -682,6 +577,9 @@ impl Subsystem for MemoryBlocks {
     }
 
     fn poison_add(_pfn: usize, _nr: isize) {
+        // Called with `hugetlb_lock` (a spinlock) held, interrupts off: the lookup takes no
+        // lock. If the block is being removed concurrently, dropping the reference may release
+        // the block here, like C's `put_device()`: `release_block` only frees memory.
         #[cfg(CONFIG_MEMORY_FAILURE)]
         if let Some(st) = STATE.get() {
             if let Some(mem) = st.find_block_by_id(st.pfn_to_block_id(_pfn)) {

@@ -9,8 +9,11 @@
 //! `auto_movable_numa_aware`, per node. `memmap_on_memory` puts the memmap of hot-added
 //! memory into the memory itself.
 //!
-//! Built in, the parameters come from the kernel command line (`memory_hotplug.X=`); as a
-//! module from `modprobe memory_hotplug X=...`. Unloading falls back to contig-zones.
+//! Built in, the parameters come from the kernel command line (`memory_hotplug.X=`) and the
+//! policy is registered from a `core_initcall`, before ACPI (`subsys_initcall`) and virtio-mem
+//! add and online memory during boot; as a module they come from `modprobe memory_hotplug
+//! X=...`, and memory onlined before the module is loaded used contig-zones. Unloading falls
+//! back to contig-zones and memmap_on_memory off for memory added later.
 
 use core::{
     fmt::Write,
@@ -32,9 +35,10 @@ use kernel::{
 module! {
     type: MemoryHotplug,
     name: "memory_hotplug",
-    author: "Memory Hotplug Rust",
+    author: "Rust memory hotplug for Linux developers",
     description: "Memory hotplug online policy (contig-zones, auto-movable) and memmap_on_memory",
     license: "GPL",
+    initcall: "core",
 }
 
 /// The names of the online policies, by value of `ONLINE_POLICY`.
@@ -45,10 +49,6 @@ const AUTO_MOVABLE: u32 = 1;
 static ONLINE_POLICY: AtomicU32 = AtomicU32::new(CONTIG_ZONES);
 static AUTO_MOVABLE_RATIO: AtomicU32 = AtomicU32::new(301);
 static AUTO_MOVABLE_NUMA_AWARE: AtomicBool = AtomicBool::new(true);
-static MEMMAP_ON_MEMORY: AtomicU32 = AtomicU32::new(MEMMAP_OFF);
-const MEMMAP_OFF: u32 = 0;
-const MEMMAP_ON: u32 = 1;
-const MEMMAP_FORCE: u32 = 2;
 
 /// `online_policy`: `contig-zones` or `auto-movable`.
 struct OnlinePolicyParam;
@@ -94,7 +94,8 @@ impl ParamOps for RatioParam {
 kernel::module_param_cb!(module: "memory_hotplug", name: auto_movable_ratio, ops: RatioParam,
     perm: 0o644,
     desc: "Set the maximum ratio of MOVABLE:KERNEL memory in the system in percent for \
-           \"auto-movable\" online policy. Default: 301");
+           \"auto-movable\" online policy. Default: 301",
+    type: "uint");
 
 /// `auto_movable_numa_aware`: also check the ratio per node (`bool`).
 #[cfg(CONFIG_NUMA)]
@@ -122,43 +123,67 @@ impl ParamOps for NumaAwareParam {
 kernel::module_param_cb!(module: "memory_hotplug", name: auto_movable_numa_aware,
     ops: NumaAwareParam, perm: 0o644,
     desc: "Consider numa node stats in addition to global stats in \"auto-movable\" online \
-           policy. Default: true");
+           policy. Default: true",
+    type: "bool");
 
-/// `memmap_on_memory`: `Y`/`N` or `force` (read-only after boot or load).
+/// `memmap_on_memory`: `Y`/`N` or `force`, read-only after boot or load.
 #[cfg(CONFIG_MHP_MEMMAP_ON_MEMORY)]
-struct MemmapParam;
+mod memmap {
+    use super::*;
+    pub(crate) use kernel::memory::hotplug::MemmapOnMemory;
+    use kernel::memory::hotplug::{set_memmap_on_memory, MemHotplugGuard};
 
-#[cfg(CONFIG_MHP_MEMMAP_ON_MEMORY)]
-impl ParamOps for MemmapParam {
-    fn set(value: Option<&CStr>) -> Result {
-        let value = value.ok_or(EINVAL)?;
-        let mode = if sysfs_streq(value, c_str!("force")) || sysfs_streq(value, c_str!("FORCE")) {
-            MEMMAP_FORCE
-        } else if kstrtobool(value)? {
-            MEMMAP_ON
-        } else {
-            MEMMAP_OFF
-        };
-        MEMMAP_ON_MEMORY.store(mode, Ordering::Relaxed);
-        kernel::memory::hotplug::set_memmap_on_memory(mode != MEMMAP_OFF, mode == MEMMAP_FORCE);
-        Ok(())
-    }
+    /// The parameter's value, as `MemmapOnMemory as u32`.
+    static MODE: AtomicU32 = AtomicU32::new(MemmapOnMemory::Disabled as u32);
 
-    fn get(buf: &mut Buffer) -> Result {
-        match MEMMAP_ON_MEMORY.load(Ordering::Relaxed) {
-            MEMMAP_FORCE => writeln!(buf, "force")?,
-            MEMMAP_ON => writeln!(buf, "Y")?,
-            _ => writeln!(buf, "N")?,
+    /// Returns the parameter's value.
+    pub(crate) fn mode() -> MemmapOnMemory {
+        match MODE.load(Ordering::Relaxed) {
+            m if m == MemmapOnMemory::Force as u32 => MemmapOnMemory::Force,
+            m if m == MemmapOnMemory::Enabled as u32 => MemmapOnMemory::Enabled,
+            _ => MemmapOnMemory::Disabled,
         }
-        Ok(())
     }
-}
 
-#[cfg(CONFIG_MHP_MEMMAP_ON_MEMORY)]
-kernel::module_param_cb!(module: "memory_hotplug", name: memmap_on_memory, ops: MemmapParam,
-    perm: 0o444,
-    desc: "Enable memmap on memory for memory hotplug\nWith value \"force\" it could result in \
-           memory wastage due to memmap size limitations (Y/N/force)");
+    /// Sets the mode core mm uses for memory added from now on.
+    pub(crate) fn apply(mode: MemmapOnMemory) {
+        set_memmap_on_memory(&MemHotplugGuard::begin(), mode);
+    }
+
+    struct MemmapParam;
+
+    impl ParamOps for MemmapParam {
+        fn set(value: Option<&CStr>) -> Result {
+            let value = value.ok_or(EINVAL)?;
+            let mode = if sysfs_streq(value, c_str!("force")) || sysfs_streq(value, c_str!("FORCE"))
+            {
+                MemmapOnMemory::Force
+            } else if kstrtobool(value)? {
+                MemmapOnMemory::Enabled
+            } else {
+                MemmapOnMemory::Disabled
+            };
+            // Applied by the module's init, under `mem_hotplug_lock`: parameters are parsed
+            // before it (at boot, before locks can be taken).
+            MODE.store(mode as u32, Ordering::Relaxed);
+            Ok(())
+        }
+
+        fn get(buf: &mut Buffer) -> Result {
+            match mode() {
+                MemmapOnMemory::Force => writeln!(buf, "force")?,
+                MemmapOnMemory::Enabled => writeln!(buf, "Y")?,
+                MemmapOnMemory::Disabled => writeln!(buf, "N")?,
+            }
+            Ok(())
+        }
+    }
+
+    kernel::module_param_cb!(module: "memory_hotplug", name: memmap_on_memory, ops: MemmapParam,
+        perm: 0o444,
+        desc: "Enable memmap on memory for memory hotplug\nWith value \"force\" it could result in \
+               memory wastage due to memmap size limitations (Y/N/force)");
+}
 
 /// What the auto-movable check counts, in pages.
 #[derive(Default)]
@@ -233,7 +258,7 @@ fn auto_movable_zone(
     group: Option<&MemoryGroup>,
     start_pfn: usize,
     nr_pages: usize,
-) -> &'static Zone {
+) -> Result<&'static Zone> {
     let ratio = AUTO_MOVABLE_RATIO.load(Ordering::Relaxed) as usize;
     // The range the kernel zone is chosen for if Movable is not possible; like C, it is not
     // always the block (see the spec's quirk Q1).
@@ -291,7 +316,7 @@ impl OnlinePolicy for Policy {
         group: Option<&MemoryGroup>,
         start_pfn: usize,
         nr_pages: usize,
-    ) -> &'static Zone {
+    ) -> Result<&'static Zone> {
         if ONLINE_POLICY.load(Ordering::Relaxed) == AUTO_MOVABLE {
             auto_movable_zone(nid, group, start_pfn, nr_pages)
         } else {
@@ -308,14 +333,18 @@ struct MemoryHotplug {
 impl kernel::Module for MemoryHotplug {
     fn init(_module: &'static ThisModule) -> Result<Self> {
         let policy = KBox::pin_init(Registration::new(Policy), GFP_KERNEL)?;
+        // Built in, this runs before any memory is hot-added.
+        #[cfg(CONFIG_MHP_MEMMAP_ON_MEMORY)]
+        memmap::apply(memmap::mode());
         Ok(Self { _policy: policy })
     }
 }
 
 impl Drop for MemoryHotplug {
     fn drop(&mut self) {
-        // Memory added after the module is gone gets its memmap from the kernel again.
+        // Memory added after the module is gone gets its memmap from the kernel again; blocks
+        // added with memmap_on_memory keep their own altmap until they are removed.
         #[cfg(CONFIG_MHP_MEMMAP_ON_MEMORY)]
-        kernel::memory::hotplug::set_memmap_on_memory(false, false);
+        memmap::apply(memmap::MemmapOnMemory::Disabled);
     }
 }

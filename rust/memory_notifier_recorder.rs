@@ -33,7 +33,7 @@ use kernel::{
 module! {
     type: Recorder,
     name: "memory_notifier_recorder",
-    author: "Memory Hotplug Rust",
+    author: "Rust memory hotplug for Linux developers",
     description: "Records memory notifier events and injects notifier errors (test module)",
     license: "GPL",
 }
@@ -42,7 +42,18 @@ module! {
 const NOTIFIERS: [(&str, i32); 3] = [("high", i32::MAX), ("default", 0), ("low", i32::MIN)];
 
 /// The log keeps at most this many entries; later events are counted as dropped.
-const MAX_ENTRIES: usize = 1 << 16;
+///
+/// The log is one `KVec`, whose capacity doubles up to this power of two: it must stay within
+/// `KMALLOC_MAX_SIZE` (larger allocations fail with a WARN).
+const MAX_ENTRIES: usize = 1 << 14;
+
+/// `KMALLOC_MAX_SIZE`: the largest kmalloc, a `MAX_PAGE_ORDER` (10 by default) allocation.
+const KMALLOC_MAX_SIZE: usize = kernel::page::PAGE_SIZE << 10;
+
+const _: () = assert!(
+    MAX_ENTRIES.is_power_of_two()
+        && MAX_ENTRIES * core::mem::size_of::<Entry>() <= KMALLOC_MAX_SIZE
+);
 
 /// One callback invocation.
 struct Entry {

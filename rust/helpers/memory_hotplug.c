@@ -6,6 +6,7 @@
 #include <linux/mmzone.h>
 #include <linux/nodemask.h>
 #include <linux/notifier.h>
+#include <linux/srcu.h>
 
 #ifdef CONFIG_MEMORY_HOTPLUG
 
@@ -47,6 +48,12 @@ struct zone *rust_helper_node_zone(int nid, int idx)
 bool rust_helper_node_online(int nid)
 {
 	return node_online(nid);
+}
+
+/* The online node after nid (the first for a negative nid); MAX_NUMNODES after the last. */
+int rust_helper_next_online_node(int nid)
+{
+	return nid < 0 ? first_online_node : next_online_node(nid);
 }
 
 int rust_helper_zone_idx(struct zone *zone)
@@ -108,6 +115,16 @@ long rust_helper_atomic_long_read(const atomic_long_t *v)
 void rust_helper_atomic_long_add(long i, atomic_long_t *v)
 {
 	atomic_long_add(i, v);
+}
+
+int rust_helper_srcu_read_lock(struct srcu_struct *ssp)
+{
+	return srcu_read_lock(ssp);
+}
+
+void rust_helper_srcu_read_unlock(struct srcu_struct *ssp, int idx)
+{
+	srcu_read_unlock(ssp, idx);
 }
 
 #endif /* CONFIG_MEMORY_HOTPLUG */

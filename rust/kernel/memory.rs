@@ -8,5 +8,6 @@
 pub mod block;
 pub mod hotplug;
 pub mod notifier;
+#[cfg(CONFIG_MEMORY_HOTPLUG_RUST)]
 pub mod policy;
 pub mod subsys;

@@ -122,14 +122,35 @@ unsafe extern "C" fn get_callback<T: ParamOps>(
 
 /// Declares a module parameter `$name` of module `$module` (which must be the `name:` of the
 /// crate's `module!`) with operations `$ops` (a [`ParamOps`] type), the sysfs mode `$perm`
-/// and the description `$desc` shown by `modinfo`.
+/// and the description `$desc` shown by `modinfo`; `type:`, if given, is the `parmtype`
+/// `modinfo` shows, as C's `module_param(name, type, perm)` emits it (`module_param_cb()`
+/// emits none).
 ///
 /// ```ignore
 /// kernel::module_param_cb!(module: "memory_hotplug", name: auto_movable_ratio,
-///                          ops: Ratio, perm: 0o644, desc: "Maximum MOVABLE:KERNEL ratio");
+///                          ops: Ratio, perm: 0o644, desc: "Maximum MOVABLE:KERNEL ratio",
+///                          type: "uint");
 /// ```
 #[macro_export]
 macro_rules! module_param_cb {
+    (module: $module:literal, name: $name:ident, ops: $ops:ty, perm: $perm:expr,
+     desc: $desc:expr, type: $type:literal $(,)?) => {
+        // Before the description, as C's `module_param()` and `MODULE_PARM_DESC()` emit them.
+        const _: () = {
+            use $crate::module_param::str_to_array;
+
+            #[cfg(MODULE)]
+            const TYPE: &str = concat!("parmtype=", stringify!($name), ":", $type, "\0");
+            #[cfg(not(MODULE))]
+            const TYPE: &str =
+                concat!($module, ".parmtype=", stringify!($name), ":", $type, "\0");
+            #[link_section = ".modinfo"]
+            #[used(compiler)]
+            static MODINFO: [u8; TYPE.len()] = str_to_array(TYPE);
+        };
+        $crate::module_param_cb!(module: $module, name: $name, ops: $ops, perm: $perm,
+                                 desc: $desc);
+    };
     (module: $module:literal, name: $name:ident, ops: $ops:ty, perm: $perm:expr,
      desc: $desc:expr $(,)?) => {
         const _: () = {

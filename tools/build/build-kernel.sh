@@ -34,10 +34,11 @@ esac
 . "$top/tools/build/toolchain.sh"
 kmake() { make -C "$src" O="$out" "${KMAKE_ARGS[@]}" "$@"; }
 
-# rust-mod differs from rust in one option: start from rust's objects (if
-# built) so that only what depends on it is rebuilt.
+# c and rust-mod differ from rust only in the driver options, which no widely
+# included header depends on: start from rust's objects (if built) so that
+# only what depends on those options is rebuilt.
 seed=$cache/build-rust
-if [ "$variant" = rust-mod ] && [ ! -e "$out" ] && [ -f "$seed/vmlinux" ]; then
+if { [ "$variant" = rust-mod ] || [ "$variant" = c ]; } && [ ! -e "$out" ] && [ -f "$seed/vmlinux" ]; then
 	echo "build[$variant]: starting from $seed"
 	mkdir -p "$out.tmp"
 	(cd "$seed" && tar --exclude=./modroot -cf - .) | (cd "$out.tmp" && tar -xf -)

@@ -3,8 +3,8 @@
 #
 # Install everything the project needs on a Debian 12 host, skipping what is
 # already there: the 6.12 kernel source, Debian's rustc 1.96 with rust-src,
-# clippy and rustfmt, clang/lld/llvm 14, QEMU, busybox and util-linux for the
-# guest, and bindgen-cli pinned to one version (built from crates.io).
+# clippy and rustfmt, clang/lld/llvm 14, QEMU, busybox, util-linux and
+# ndctl/daxctl for the guest, and bindgen-cli pinned to one version (built from crates.io).
 set -euo pipefail
 
 BINDGEN_VERSION=${BINDGEN_VERSION:-0.73.2}
@@ -19,7 +19,7 @@ PACKAGES=(
 	# The default kernel source.
 	linux-source-6.12
 	# VM and guest userland.
-	qemu-system-x86 busybox-static util-linux bash
+	qemu-system-x86 busybox-static util-linux bash ndctl daxctl
 )
 
 SUDO=; [ "$(id -u)" = 0 ] || SUDO=sudo

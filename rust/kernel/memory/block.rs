@@ -6,8 +6,8 @@
 //!
 //! Both structs keep their C layout because core mm, `drivers/base/node.c`, ACPI and ppc read
 //! their fields directly. Rust allocates and frees them: a [`MemoryBlock`] is a reference
-//! counted device on the `memory` bus (see [`super::subsys`]); a [`MemoryGroup`] is owned by a
-//! `Pin<KBox<MemoryGroup>>`.
+//! counted device on the `memory` bus (see [`super::subsys`]); a [`MemoryGroup`] is owned by an
+//! `Arc<MemoryGroup>`.
 
 use super::hotplug::{DeviceHotplugLocked, OnlineType, Zone};
 use crate::{
@@ -16,9 +16,10 @@ use crate::{
     device::Device,
     init::PinInit,
     prelude::*,
+    sync::Arc,
     types::{ARef, AlwaysRefCounted, Opaque},
 };
-use core::{pin::Pin, ptr, ptr::NonNull};
+use core::{ptr, ptr::NonNull};
 
 /// The state of a memory block as shown in its `state` file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -74,6 +75,30 @@ impl Altmap {
     }
 }
 
+/// The page frames of a memory block: `[start_pfn, start_pfn + nr_pages)`, of which the first
+/// `vmemmap_pages` hold the block's own memmap (memmap_on_memory) and the rest is its memory.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BlockPfns {
+    /// First pfn of the block.
+    pub start_pfn: usize,
+    /// Pages of the block.
+    pub nr_pages: usize,
+    /// Pages at the start that hold the block's memmap (0 without memmap_on_memory).
+    pub vmemmap_pages: usize,
+}
+
+impl BlockPfns {
+    /// First pfn of the block's memory, after its vmemmap pages.
+    pub fn memory_start_pfn(&self) -> usize {
+        self.start_pfn + self.vmemmap_pages
+    }
+
+    /// Pages of the block's memory, without its vmemmap pages.
+    pub fn memory_nr_pages(&self) -> usize {
+        self.nr_pages - self.vmemmap_pages
+    }
+}
+
 /// A memory group (`struct memory_group`): memory blocks that are added and removed together,
 /// e.g. one ACPI memory device (static group) or one virtio-mem device (dynamic group).
 ///
@@ -107,7 +132,10 @@ pub enum GroupKind {
 
 impl MemoryGroup {
     /// Allocates a group of node `nid` with no memory blocks.
-    pub fn new(nid: i32, kind: GroupKind) -> Result<Pin<KBox<Self>>> {
+    ///
+    /// The group is reference counted so that a walk over the groups can call back without
+    /// holding a lock while the group is unregistered.
+    pub fn new(nid: i32, kind: GroupKind) -> Result<Arc<Self>> {
         let init = Opaque::ffi_init(move |slot: *mut bindings::memory_group| {
             // SAFETY: `slot` is valid for writes; an all-zero group is a valid value before the
             // fields are set; `memory_blocks` is initialised in place and stays pinned.
@@ -133,8 +161,8 @@ impl MemoryGroup {
                 move |slot| init.__pinned_init(slot.cast()),
             )
         };
-        // INVARIANT: All fields were initialised above.
-        KBox::pin_init(init, flags::GFP_KERNEL)
+        // INVARIANT: All fields were initialised above; an `Arc` never moves its contents.
+        Arc::pin_init(init, flags::GFP_KERNEL)
     }
 
     /// Creates a reference from a raw pointer.
@@ -319,6 +347,22 @@ impl MemoryBlock {
         unsafe { (*self.0.get()).start_section_nr }
     }
 
+    /// Returns the page frames of a block that is not registered yet (no altmap can go away).
+    pub(crate) fn pfns_unlocked(&self) -> BlockPfns {
+        self.pfns()
+    }
+
+    /// Returns the page frames of the block (see [`MemoryBlock::altmap`] for the callers).
+    fn pfns(&self) -> BlockPfns {
+        let nr_pages = super::hotplug::memory_block_size_bytes() >> bindings::PAGE_SHIFT;
+        BlockPfns {
+            start_pfn: super::hotplug::section::nr_to_pfn(self.start_section_nr()),
+            nr_pages,
+            // Core mm makes the vmemmap part of the block (`altmap.free <= nr_pages`).
+            vmemmap_pages: self.altmap().map_or(0, |(pages, _)| pages.min(nr_pages)),
+        }
+    }
+
     /// Returns the state. Changed only under the device lock; reading it without the lock
     /// gives a recent value, as in C's `state_show()`.
     pub fn state(&self) -> BlockState {
@@ -370,9 +414,27 @@ impl MemoryBlock {
         unsafe { Zone::from_raw(ptr::read_volatile(ptr::addr_of!((*self.0.get()).zone))) }
     }
 
-    /// Sets the single zone of the block (or `None`).
-    pub fn set_zone(&self, _lock: &DeviceHotplugLocked, zone: Option<&'static Zone>) {
+    /// Sets the single zone of the block (or `None`). Only this crate does, with the state:
+    /// core mm relies on an online block's zone.
+    pub(crate) fn set_zone(&self, _lock: &DeviceHotplugLocked, zone: Option<&'static Zone>) {
         self.store_zone(zone);
+    }
+
+    /// Links the block to node `nid` (`memory_block_add_nid()`); `early` for boot memory
+    /// (`MEMINIT_EARLY`), whose zone is known once its node is: the only populated zone of the
+    /// node that intersects the block, or none if the block spans several zones or nodes.
+    pub fn add_nid(&self, lock: &DeviceHotplugLocked, nid: i32, early: bool) {
+        if early && self.nid() != nid {
+            let zone = if self.nid() == super::hotplug::NUMA_NO_NODE {
+                let pfns = self.pfns();
+                Zone::single_zone_for_range(nid, pfns.start_pfn, pfns.nr_pages)
+            } else {
+                None
+            };
+            self.set_zone(lock, zone);
+        }
+        // Hot-added memory is checked by core mm to be within one node.
+        self.set_nid(lock, nid);
     }
 
     /// Writes `zone`; callers hold `device_hotplug_lock` or the device lock.
@@ -392,13 +454,25 @@ impl MemoryBlock {
 
     /// Returns the number of vmemmap pages at the start of the block and whether they are
     /// inaccessible until `MEM_PREPARE_ONLINE`, for a memmap_on_memory block.
-    pub fn altmap(&self) -> Option<(usize, bool)> {
-        // SAFETY: The altmap is set before registration and outlives the block (invariant of
-        // `Altmap`); `free` and `inaccessible` are not changed after the altmap is created.
+    ///
+    /// Core mm clears and frees the altmap when it removes the block, under
+    /// `device_hotplug_lock`: only callers that hold it or the block's device lock (which the
+    /// removal cannot take before unregistering the device) may read it.
+    fn altmap(&self) -> Option<(usize, bool)> {
+        // SAFETY: The altmap is set before registration and freed only after core mm cleared the
+        // pointer under `device_hotplug_lock`, which the callers exclude; `free` and
+        // `inaccessible` are not changed after the altmap is created.
         unsafe {
             let altmap = (*self.0.get()).altmap;
             altmap.as_ref().map(|a| (a.free, a.inaccessible))
         }
+    }
+
+    /// Returns whether the block still has an altmap, when its last reference is gone (core mm
+    /// clears the pointer before removing a block).
+    pub(crate) fn has_altmap(&self) -> bool {
+        // SAFETY: Reads a pointer field; called on release, with no concurrent writer.
+        !unsafe { (*self.0.get()).altmap }.is_null()
     }
 
     /// Returns the number of hwpoisoned pages in the block.
@@ -517,8 +591,8 @@ impl<'a> LockedBlock<'a> {
         Self { block }
     }
 
-    /// Sets the block's state.
-    pub fn set_state(&self, state: BlockState) {
+    /// Sets the block's state; only the online and offline transitions of this crate do.
+    pub(crate) fn set_state(&self, state: BlockState) {
         self.block.set_state(state);
     }
 
@@ -527,9 +601,20 @@ impl<'a> LockedBlock<'a> {
         self.block.store_online_type(online_type);
     }
 
-    /// Sets the block's zone.
-    pub fn set_zone(&self, zone: Option<&'static Zone>) {
+    /// Sets the block's zone, with its state.
+    pub(crate) fn set_zone(&self, zone: Option<&'static Zone>) {
         self.block.store_zone(zone);
+    }
+
+    /// Returns the page frames of the block.
+    pub fn pfns(&self) -> BlockPfns {
+        self.block.pfns()
+    }
+
+    /// Returns the block's vmemmap pages and whether they are inaccessible until
+    /// `MEM_PREPARE_ONLINE` (memmap_on_memory), or `None`.
+    pub fn altmap(&self) -> Option<(usize, bool)> {
+        self.block.altmap()
     }
 }
 

@@ -9,7 +9,7 @@
 //! `mem_hotplug_lock`. Functions that C documents as "caller holds X" take a proof of X:
 //! [`DeviceHotplugLocked`] or [`MemHotplugGuard`].
 
-use super::block::MemoryGroup;
+use super::block::{BlockState, LockedBlock, MemoryGroup};
 use crate::{bindings, c_str, error::to_result, prelude::*, str::CStr, types::Opaque};
 use core::{marker::PhantomData, ptr};
 
@@ -212,6 +212,13 @@ impl Zone {
         unsafe { CStr::from_char_ptr((*self.0.get()).name) }
     }
 
+    /// Returns the node of the zone.
+    pub fn nid(&self) -> i32 {
+        // SAFETY: `zone_pgdat` points to the zone's `pg_data_t`, which lives for ever; `node_id`
+        // is set when the node is initialised.
+        unsafe { (*(*self.0.get()).zone_pgdat).node_id }
+    }
+
     /// Returns whether this is the node's `ZONE_MOVABLE`.
     pub fn is_movable(&self) -> bool {
         // SAFETY: `self` is a zone of a `pg_data_t` (type invariant).
@@ -242,17 +249,21 @@ impl Zone {
     }
 
     /// Calls `f` for each populated zone of node `nid`, or of every online node if `nid` is
-    /// `None` (`for_each_populated_zone()`).
+    /// `None` (`for_each_populated_zone()`). A node that is not online (or no node at all) has
+    /// no zones to visit.
     pub fn for_each_populated(nid: Option<i32>, mut f: impl FnMut(&'static Zone)) {
-        let nodes = match nid {
-            Some(nid) => nid..nid + 1,
-            None => 0..bindings::MAX_NUMNODES as i32,
-        };
-        for nid in nodes {
+        const MAX: i32 = bindings::MAX_NUMNODES as i32;
+        let (mut nid, single) = match nid {
             // SAFETY: `nid` is below `MAX_NUMNODES`.
-            if !unsafe { bindings::node_online(nid) } {
-                continue;
+            Some(nid) if (0..MAX).contains(&nid) && unsafe { bindings::node_online(nid) } => {
+                (nid, true)
             }
+            Some(_) => return,
+            // The online nodes, as `for_each_online_node()`: not every possible node id.
+            // SAFETY: `-1` asks for the first node of the online mask.
+            None => (unsafe { bindings::next_online_node(-1) }, false),
+        };
+        while nid < MAX {
             for idx in 0..bindings::zone_type___MAX_NR_ZONES as i32 {
                 // SAFETY: The node is online, so `NODE_DATA(nid)` is valid.
                 let zone = unsafe { bindings::node_zone(nid, idx) };
@@ -262,23 +273,29 @@ impl Zone {
                     f(unsafe { Zone::from_raw(zone) }.expect("a zone is never NULL"));
                 }
             }
+            if single {
+                return;
+            }
+            // SAFETY: `nid` is below `MAX_NUMNODES`; the result is `MAX_NUMNODES` after the last.
+            nid = unsafe { bindings::next_online_node(nid) };
         }
     }
 
     /// Returns the zone of node `nid` (`NUMA_NO_NODE` without NUMA) that is the only populated
     /// zone intersecting `[start_pfn, start_pfn + nr_pages)`, or `None` if there are several or
-    /// none.
-    ///
-    /// The node must be online (`NODE_DATA(nid)` allocated).
+    /// none, or if the node is not online.
     pub fn single_zone_for_range(
         nid: i32,
         start_pfn: usize,
         nr_pages: usize,
     ) -> Option<&'static Zone> {
+        if !node_has_zones(nid) {
+            return None;
+        }
         let mut found = None;
         for idx in 0..bindings::zone_type___MAX_NR_ZONES as i32 {
-            // SAFETY: The node is online (documented requirement), so `NODE_DATA(nid)` is valid
-            // and `idx` is below `MAX_NR_ZONES`.
+            // SAFETY: The node is online (checked above), so `NODE_DATA(nid)` is valid and `idx`
+            // is below `MAX_NR_ZONES`.
             let zone = unsafe { bindings::node_zone(nid, idx) };
             // SAFETY: `zone` is a valid zone.
             let hit = unsafe {
@@ -298,90 +315,201 @@ impl Zone {
 
     /// Returns the zone that memory of `[start_pfn, start_pfn + nr_pages)` of node `nid` in
     /// `group` goes to when onlined with `online_type` (`zone_for_pfn_range()`), according to
-    /// the online policy and the current zone spans.
+    /// core mm's contig-zones rules and the current zone spans.
+    ///
+    /// Fails with `EINVAL` if node `nid` is not online (it has no zones).
     pub fn for_pfn_range(
         online_type: OnlineType,
         nid: i32,
         group: Option<&MemoryGroup>,
         start_pfn: usize,
         nr_pages: usize,
-    ) -> &'static Zone {
+    ) -> Result<&'static Zone> {
+        if !node_has_zones(nid) {
+            return Err(EINVAL);
+        }
         let group = group.map_or(ptr::null_mut(), MemoryGroup::as_raw);
-        // SAFETY: `group` is null or a registered group; the function always returns a zone of
-        // node `nid`.
+        // SAFETY: `group` is null or a registered group; the node is online, so `NODE_DATA(nid)`
+        // is valid; the function only computes with the pfns and always returns one of the
+        // node's zones.
         let zone = unsafe {
             bindings::zone_for_pfn_range(online_type.as_raw(), nid, group, start_pfn, nr_pages)
         };
         // SAFETY: `zone_for_pfn_range()` returns a zone of a `pg_data_t`, never null.
-        unsafe { Zone::from_raw(zone) }.expect("zone_for_pfn_range() returned NULL")
+        unsafe { Zone::from_raw(zone) }.ok_or(EINVAL)
     }
+}
+
+/// Returns whether `nid` is an online node, whose `NODE_DATA()` and zones exist. Without NUMA
+/// there is one node whatever the id (`NODE_DATA()` ignores it).
+pub fn node_has_zones(nid: i32) -> bool {
+    if !cfg!(CONFIG_NUMA) {
+        return true;
+    }
+    // SAFETY: `nid` is below `MAX_NUMNODES`.
+    (0..bindings::MAX_NUMNODES as i32).contains(&nid) && unsafe { bindings::node_online(nid) }
 }
 
 fn group_ptr(group: Option<&MemoryGroup>) -> *mut bindings::memory_group {
     group.map_or(ptr::null_mut(), MemoryGroup::as_raw)
 }
 
-/// Onlines `[pfn, pfn + nr_pages)` into `zone` (`online_pages()`), sending `MEM_GOING_ONLINE`
-/// and `MEM_ONLINE` (or `MEM_CANCEL_ONLINE`) to the memory notifier chain.
-pub fn online_pages(
-    _lock: &MemHotplugGuard,
-    pfn: usize,
-    nr_pages: usize,
-    zone: &Zone,
-    group: Option<&MemoryGroup>,
-) -> Result {
-    // SAFETY: `mem_hotplug_lock` is held for write (the guard); the range is a memory block's.
-    to_result(unsafe { bindings::online_pages(pfn, nr_pages, zone.as_raw(), group_ptr(group)) })
+/// Checks that `zone` is a zone memory of `mem` may go to: one of the block's node (the
+/// online policy is free code; core mm would corrupt two nodes' accounting otherwise).
+fn check_zone(mem: &LockedBlock<'_>, zone: &Zone) -> Result {
+    if cfg!(CONFIG_NUMA) && crate::warn_on_once!(zone.nid() != mem.nid()) {
+        return Err(EINVAL);
+    }
+    Ok(())
 }
 
-/// Offlines `[pfn, pfn + nr_pages)` of `zone` (`offline_pages()`), sending
-/// `MEM_GOING_OFFLINE` and `MEM_OFFLINE` (or `MEM_CANCEL_OFFLINE`).
-pub fn offline_pages(
-    _lock: &MemHotplugGuard,
-    pfn: usize,
-    nr_pages: usize,
-    zone: &Zone,
-    group: Option<&MemoryGroup>,
-) -> Result {
-    // SAFETY: `mem_hotplug_lock` is held for write (the guard).
-    to_result(unsafe { bindings::offline_pages(pfn, nr_pages, zone.as_raw(), group_ptr(group)) })
+/// Onlines the offline block `mem` into `zone` (the core of `memory_block_online()`, after the
+/// zone was chosen): under `mem_hotplug_lock`, `MEM_PREPARE_ONLINE`, the initialisation of a
+/// memmap_on_memory block's vmemmap, core mm's `online_pages()` (`MEM_GOING_ONLINE`,
+/// `MEM_ONLINE` or `MEM_CANCEL_ONLINE`) and the accounting of the vmemmap pages, or
+/// `MEM_FINISH_OFFLINE` after a failure. On success the block is online in `zone`.
+///
+/// Fails with `EINVAL` if the block is not offline or `zone` is not a zone of its node (an
+/// online policy is free code), and with the errno of a vetoing notifier or of core mm.
+#[cfg(CONFIG_MEMORY_HOTPLUG_RUST)]
+pub fn online_block(mem: &LockedBlock<'_>, zone: &'static Zone) -> Result {
+    use super::notifier::{notify, Action};
+
+    if mem.state() != BlockState::Offline || mem.zone().is_some() {
+        return Err(EINVAL);
+    }
+    check_zone(mem, zone)?;
+    let pfns = mem.pfns();
+    let lock = MemHotplugGuard::begin();
+    // A veto of MEM_PREPARE_ONLINE ends the operation without further events.
+    notify(&lock, Action::PrepareOnline, mem)?;
+    // The vmemmap of a memmap_on_memory block is initialised and accounted at online time, so
+    // that it belongs to the same zone as the memory it describes.
+    let onlined = init_memmap_on_memory(&lock, mem, zone).and_then(|()| {
+        // SAFETY: `mem_hotplug_lock` is held for write; the range is the memory of a
+        // registered, offline block whose device lock is held (so it cannot go away or change
+        // state) and whose vmemmap is initialised; `zone` is a zone of the block's node.
+        let ret = to_result(unsafe {
+            bindings::online_pages(
+                pfns.memory_start_pfn(),
+                pfns.memory_nr_pages(),
+                zone.as_raw(),
+                group_ptr(mem.group()),
+            )
+        });
+        if ret.is_err() {
+            deinit_memmap_on_memory(&lock, mem);
+        }
+        ret
+    });
+    if let Err(e) = onlined {
+        // The return value of MEM_FINISH_OFFLINE is ignored.
+        let _ = notify(&lock, Action::FinishOffline, mem);
+        return Err(e);
+    }
+    // Accounted once onlining succeeded: the zone is populated now.
+    adjust_present_page_count(&lock, mem, true);
+    mem.set_zone(Some(zone));
+    mem.set_state(BlockState::Online);
+    Ok(())
 }
 
-/// Initialises the memmap pages at the start of a memmap_on_memory block and adds them to
-/// `zone` (`mhp_init_memmap_on_memory()`).
-pub fn init_memmap_on_memory(
-    _lock: &MemHotplugGuard,
-    pfn: usize,
-    nr_pages: usize,
-    zone: &Zone,
-    inaccessible: bool,
-) -> Result {
-    // SAFETY: `mem_hotplug_lock` is held for write; the range is the block's altmap range.
+/// Offlines the online block `mem` (`memory_block_offline()`): under `mem_hotplug_lock`, core
+/// mm's `offline_pages()` (`MEM_GOING_OFFLINE`, `MEM_OFFLINE` or `MEM_CANCEL_OFFLINE`), with
+/// the vmemmap pages of a memmap_on_memory block taken out of the accounting around it, then
+/// `MEM_FINISH_OFFLINE`. The block reads `going-offline` meanwhile, and offline on success.
+///
+/// Fails with `EINVAL` if the block is not online or its memory is not in one zone of one node
+/// (it cannot be offlined), and with the errno of core mm.
+#[cfg(CONFIG_MEMORY_HOTPLUG_RUST)]
+pub fn offline_block(mem: &LockedBlock<'_>) -> Result {
+    use super::notifier::{notify, Action};
+
+    if mem.state() != BlockState::Online {
+        return Err(EINVAL);
+    }
+    mem.set_state(BlockState::GoingOffline);
+    let ret = (|| {
+        let zone = mem.zone().ok_or(EINVAL)?;
+        let pfns = mem.pfns();
+        let lock = MemHotplugGuard::begin();
+        adjust_present_page_count(&lock, mem, false);
+        // SAFETY: `mem_hotplug_lock` is held for write; the range is the memory of a
+        // registered, online block whose device lock is held, in `zone`; `offline_pages()`
+        // checks that the range is online in one zone.
+        let ret = to_result(unsafe {
+            bindings::offline_pages(
+                pfns.memory_start_pfn(),
+                pfns.memory_nr_pages(),
+                zone.as_raw(),
+                group_ptr(mem.group()),
+            )
+        });
+        if let Err(e) = ret {
+            adjust_present_page_count(&lock, mem, true);
+            return Err(e);
+        }
+        deinit_memmap_on_memory(&lock, mem);
+        mem.set_zone(None);
+        // The return value of MEM_FINISH_OFFLINE is ignored.
+        let _ = notify(&lock, Action::FinishOffline, mem);
+        Ok(())
+    })();
+    mem.set_state(if ret.is_ok() {
+        BlockState::Offline
+    } else {
+        BlockState::Online
+    });
+    ret
+}
+
+/// Initialises the vmemmap pages at the start of a memmap_on_memory block and adds them to
+/// `zone` (`mhp_init_memmap_on_memory()`); nothing to do for a block without them.
+fn init_memmap_on_memory(_lock: &MemHotplugGuard, mem: &LockedBlock<'_>, zone: &Zone) -> Result {
+    let Some((vmemmap_pages, inaccessible)) = mem.altmap() else {
+        return Ok(());
+    };
+    // SAFETY: `mem_hotplug_lock` is held for write; the range is the altmap range of an offline
+    // block, which core mm mapped when it added the block.
     to_result(unsafe {
-        bindings::mhp_init_memmap_on_memory(pfn, nr_pages, zone.as_raw(), inaccessible)
+        bindings::mhp_init_memmap_on_memory(
+            mem.pfns().start_pfn,
+            vmemmap_pages,
+            zone.as_raw(),
+            inaccessible,
+        )
     })
 }
 
-/// Undoes [`init_memmap_on_memory`] (`mhp_deinit_memmap_on_memory()`).
-pub fn deinit_memmap_on_memory(_lock: &MemHotplugGuard, pfn: usize, nr_pages: usize) {
-    // SAFETY: `mem_hotplug_lock` is held for write; the range was initialised.
-    unsafe { bindings::mhp_deinit_memmap_on_memory(pfn, nr_pages) };
+/// Undoes [`init_memmap_on_memory`] (`mhp_deinit_memmap_on_memory()`), when the block's memory
+/// was not onlined or has been offlined.
+fn deinit_memmap_on_memory(_lock: &MemHotplugGuard, mem: &LockedBlock<'_>) {
+    let Some((vmemmap_pages, _)) = mem.altmap() else {
+        return;
+    };
+    // SAFETY: `mem_hotplug_lock` is held for write; the range is the block's initialised altmap
+    // range, whose memory is offline.
+    unsafe { bindings::mhp_deinit_memmap_on_memory(mem.pfns().start_pfn, vmemmap_pages) };
 }
 
-/// Adds `nr_pages` (negative: removes) to the present pages of the zone, node and group of
-/// `pfn` (`adjust_present_page_count()`).
-pub fn adjust_present_page_count(
-    _lock: &MemHotplugGuard,
-    pfn: usize,
-    group: Option<&MemoryGroup>,
-    nr_pages: isize,
-) {
-    // SAFETY: `pfn` has an initialised memmap (it was onlined or its memmap initialised), so
-    // `pfn_to_page()` is valid; `mem_hotplug_lock` is held for write.
+/// Adds (`add`) or removes the vmemmap pages of a memmap_on_memory block to or from the
+/// present pages of its zone, node and group (`adjust_present_page_count()`); nothing to do for
+/// a block without them. Their memmap is initialised (the block is being onlined or offlined).
+fn adjust_present_page_count(_lock: &MemHotplugGuard, mem: &LockedBlock<'_>, add: bool) {
+    let Some((vmemmap_pages, _)) = mem.altmap() else {
+        return;
+    };
+    let nr_pages = if add {
+        vmemmap_pages as isize
+    } else {
+        -(vmemmap_pages as isize)
+    };
+    // SAFETY: The block's first pfn has an initialised memmap (its vmemmap pages were
+    // initialised), so `pfn_to_page()` is valid; `mem_hotplug_lock` is held for write.
     unsafe {
         bindings::adjust_present_page_count(
-            bindings::pfn_to_page(pfn),
-            group_ptr(group),
+            bindings::pfn_to_page(mem.pfns().start_pfn),
+            group_ptr(mem.group()),
             nr_pages as _,
         )
     };
@@ -393,6 +521,10 @@ const MHP_NONE: bindings::mhp_t = 0;
 /// Adds `[start, start + size)` as System RAM of node `nid` (`__add_memory(…, MHP_NONE)`),
 /// creating its memory block devices and auto-onlining them.
 pub fn add_memory(_lock: &DeviceHotplugLocked, nid: i32, start: u64, size: u64) -> Result {
+    // Core mm onlines the node: it must be a possible one.
+    if !node_possible(nid) {
+        return Err(EINVAL);
+    }
     // SAFETY: `device_hotplug_lock` is held, as `__add_memory()` requires.
     to_result(unsafe { bindings::__add_memory(nid, start, size, MHP_NONE) })
 }
@@ -453,13 +585,31 @@ pub mod section {
     }
 }
 
-/// Sets memmap_on_memory for memory added from now on (`mhp_set_memmap_on_memory()`): the
-/// memmap of a hot-added block is put into the block itself if possible; `force` rounds it
-/// up to full pageblocks, wasting memory where needed.
+/// Where the memmap of hot-added memory goes (`memory_hotplug.memmap_on_memory`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MemmapOnMemory {
+    /// Allocated from other memory (`N`).
+    Disabled,
+    /// Inside the added memory itself where its size allows (`Y`).
+    Enabled,
+    /// Inside the added memory, rounded up to full pageblocks, wasting memory where needed
+    /// (`force`).
+    Force,
+}
+
+/// Sets memmap_on_memory for memory added from now on (`mhp_set_memmap_on_memory()`).
+///
+/// Core mm reads the mode when memory is added, under `mem_hotplug_lock`. Blocks added earlier
+/// keep their altmap whatever the mode becomes: their removal frees it.
 #[cfg(all(CONFIG_MEMORY_HOTPLUG_RUST, CONFIG_MHP_MEMMAP_ON_MEMORY))]
-pub fn set_memmap_on_memory(enable: bool, force: bool) {
-    // SAFETY: Stores a mode read by core mm when memory is added.
-    unsafe { bindings::mhp_set_memmap_on_memory(enable, force) };
+pub fn set_memmap_on_memory(_lock: &MemHotplugGuard, mode: MemmapOnMemory) {
+    // SAFETY: `mem_hotplug_lock` is held for write (the guard), as the function requires.
+    unsafe {
+        bindings::mhp_set_memmap_on_memory(
+            mode != MemmapOnMemory::Disabled,
+            mode == MemmapOnMemory::Force,
+        )
+    };
 }
 
 /// Returns the memory block size in bytes (`memory_block_size_bytes()`), which the

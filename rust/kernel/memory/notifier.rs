@@ -358,44 +358,33 @@ impl<T: MemoryNotifier> PinnedDrop for Registration<T> {
     }
 }
 
-/// The payload of an event sent by a memory block driver itself (`MEM_PREPARE_ONLINE` and
-/// `MEM_FINISH_OFFLINE`): the whole block, with its memmap_on_memory (altmap) part.
-pub struct BlockRange {
-    /// First pfn of the block.
-    pub altmap_start_pfn: usize,
-    /// Number of vmemmap pages at the start of the block (0 without memmap_on_memory).
-    pub altmap_nr_pages: usize,
-    /// First pfn after the vmemmap pages.
-    pub start_pfn: usize,
-    /// Number of pages after the vmemmap pages.
-    pub nr_pages: usize,
-}
-
-/// Sends `action` for `range` to the memory notifier chain (`memory_notify()`), and returns
-/// the error of the first callback that vetoed it (`notifier_to_errno()`).
+/// Sends `action` for the block `mem` to the memory notifier chain (`memory_notify()`), and
+/// returns the error of the first callback that vetoed it (`notifier_to_errno()`).
 ///
-/// Only the events that carry an altmap payload can be sent this way; the others are sent by
-/// core mm (`online_pages()`, `offline_pages()`).
+/// Only the events that carry an altmap payload (`MEM_PREPARE_ONLINE`, `MEM_FINISH_OFFLINE`) can
+/// be sent this way, for the whole block with its memmap_on_memory (altmap) part; the others are
+/// sent by core mm (`online_pages()`, `offline_pages()`).
 #[cfg(CONFIG_MEMORY_HOTPLUG_RUST)]
-pub fn notify(
+pub(crate) fn notify(
     _lock: &super::hotplug::MemHotplugGuard,
     action: Action,
-    range: &BlockRange,
+    mem: &super::block::LockedBlock<'_>,
 ) -> Result {
     if !action.has_altmap() {
         return Err(EINVAL);
     }
+    let pfns = mem.pfns();
     let mut arg = bindings::memory_notify {
-        altmap_start_pfn: range.altmap_start_pfn,
-        altmap_nr_pages: range.altmap_nr_pages,
-        start_pfn: range.start_pfn,
-        nr_pages: range.nr_pages,
+        altmap_start_pfn: pfns.start_pfn,
+        altmap_nr_pages: pfns.vmemmap_pages,
+        start_pfn: pfns.memory_start_pfn(),
+        nr_pages: pfns.memory_nr_pages(),
         // Not part of these events; C leaves them uninitialised, they read as "no change".
         status_change_nid_normal: bindings::NUMA_NO_NODE,
         status_change_nid: bindings::NUMA_NO_NODE,
     };
-    // SAFETY: `arg` is a valid payload for `action`; `mem_hotplug_lock` is held as the chain's
-    // callbacks expect.
+    // SAFETY: `arg` is a valid payload for `action`, the range of a registered block whose
+    // device lock is held; `mem_hotplug_lock` is held as the chain's callbacks expect.
     let ret = unsafe { chain::call(action.as_raw() as _, ptr::addr_of_mut!(arg).cast()) };
     // SAFETY: Pure function.
     to_result(unsafe { bindings::notifier_to_errno(ret) })

@@ -17,7 +17,7 @@ use crate::{bindings, error::Error, init::PinInit, prelude::*};
 use core::{
     marker::PhantomPinned,
     ptr,
-    sync::atomic::{AtomicPtr, AtomicUsize, Ordering},
+    sync::atomic::{AtomicPtr, Ordering},
 };
 
 /// An online policy.
@@ -26,55 +26,75 @@ pub trait OnlinePolicy: Send + Sync + 'static {
     /// nr_pages)` of node `nid` in `group`.
     ///
     /// Called without `mem_hotplug_lock`, usually with `device_hotplug_lock` held (onlines)
-    /// and without any lock (`valid_zones`), like C's `zone_for_pfn_range()`.
+    /// and without any lock (`valid_zones`), like C's `zone_for_pfn_range()`, in process
+    /// context (it may sleep) and inside an SRCU read-side critical section of the
+    /// registration.
     fn zone_for_online(
         &self,
         nid: i32,
         group: Option<&MemoryGroup>,
         start_pfn: usize,
         nr_pages: usize,
-    ) -> &'static Zone;
+    ) -> Result<&'static Zone>;
 }
 
 /// The registered policy, type-erased.
 struct Entry {
     data: *const (),
-    zone_for_online: unsafe fn(*const (), i32, Option<&MemoryGroup>, usize, usize) -> &'static Zone,
+    zone_for_online:
+        unsafe fn(*const (), i32, Option<&MemoryGroup>, usize, usize) -> Result<&'static Zone>,
 }
 
 /// The registered policy's entry, or null.
 static ACTIVE: AtomicPtr<Entry> = AtomicPtr::new(ptr::null_mut());
 
-/// The number of threads that may be using the entry loaded from `ACTIVE`.
-static USERS: AtomicUsize = AtomicUsize::new(0);
+// Only the address of the SRCU domain is used, so the layout of `srcu_struct` (zero-sized
+// `lockdep_map` without lockdep) does not matter.
+#[allow(improper_ctypes)]
+extern "C" {
+    /// The readers of `ACTIVE` (`DEFINE_SRCU(memory_policy_srcu)` in the driver's C glue):
+    /// unregistering waits for a grace period, which a stream of new readers cannot delay,
+    /// and the policy may sleep.
+    static mut memory_policy_srcu: bindings::srcu_struct;
+}
+
+/// Returns the SRCU domain of the registered policy.
+fn srcu() -> *mut bindings::srcu_struct {
+    // Only the address of the static is taken; the C side initialised it statically.
+    ptr::addr_of_mut!(memory_policy_srcu)
+}
 
 /// Returns the zone memory of `[start_pfn, start_pfn + nr_pages)` of node `nid` in `group` goes
 /// to when onlined with `online_type`: the policy decides for [`OnlineType::Online`], core mm
-/// for an explicit kernel or movable online.
+/// for an explicit kernel or movable online. Fails with `EINVAL` if the node is not online.
 pub fn zone_for_pfn_range(
     online_type: OnlineType,
     nid: i32,
     group: Option<&MemoryGroup>,
     start_pfn: usize,
     nr_pages: usize,
-) -> &'static Zone {
+) -> Result<&'static Zone> {
     if online_type != OnlineType::Online {
         return Zone::for_pfn_range(online_type, nid, group, start_pfn, nr_pages);
     }
-    // Announce the use before loading the entry: `Registration::drop` clears the entry, then
-    // waits for `USERS` to drop to zero.
-    USERS.fetch_add(1, Ordering::SeqCst);
-    let entry = ACTIVE.load(Ordering::SeqCst);
-    // SAFETY: A non-null entry belongs to a live `Registration`, which cannot finish dropping
-    // while `USERS` counts this thread.
+    // SAFETY: `srcu()` is a statically initialised SRCU domain.
+    let idx = unsafe { bindings::srcu_read_lock(srcu()) };
+    let entry = ACTIVE.load(Ordering::Acquire);
+    // SAFETY: A non-null entry belongs to a live `Registration`: its drop unpublishes the entry
+    // and then waits for an SRCU grace period, which ends only after this reader unlocks.
     let zone = match unsafe { entry.as_ref() } {
         // SAFETY: `data` is the policy of the registration that owns `entry`, of the type
         // `zone_for_online` was instantiated for.
         Some(e) => unsafe { (e.zone_for_online)(e.data, nid, group, start_pfn, nr_pages) },
         None => Zone::for_pfn_range(online_type, nid, group, start_pfn, nr_pages),
     };
-    USERS.fetch_sub(1, Ordering::SeqCst);
-    zone
+    // SAFETY: `idx` is this reader's index from `srcu_read_lock()` above.
+    unsafe { bindings::srcu_read_unlock(srcu(), idx) };
+    // A policy is free code: a zone of another node would corrupt core mm's accounting.
+    match zone {
+        Ok(z) if cfg!(CONFIG_NUMA) && crate::warn_on_once!(z.nid() != nid) => Err(EINVAL),
+        zone => zone,
+    }
 }
 
 /// Calls `T::zone_for_online`.
@@ -88,7 +108,7 @@ unsafe fn call<T: OnlinePolicy>(
     group: Option<&MemoryGroup>,
     start_pfn: usize,
     nr_pages: usize,
-) -> &'static Zone {
+) -> Result<&'static Zone> {
     // SAFETY: Guaranteed by the safety requirements.
     let policy = unsafe { &*data.cast::<T>() };
     policy.zone_for_online(nid, group, start_pfn, nr_pages)
@@ -128,7 +148,7 @@ impl<T: OnlinePolicy> Registration<T> {
             // SAFETY: In-bounds projection of a pinned slot.
             let entry = unsafe { ptr::addr_of_mut!((*slot).entry) };
             if ACTIVE
-                .compare_exchange(ptr::null_mut(), entry, Ordering::SeqCst, Ordering::SeqCst)
+                .compare_exchange(ptr::null_mut(), entry, Ordering::AcqRel, Ordering::Acquire)
                 .is_err()
             {
                 // SAFETY: `policy` was initialised above and is not published.
@@ -153,11 +173,12 @@ impl<T: OnlinePolicy> Registration<T> {
 impl<T: OnlinePolicy> PinnedDrop for Registration<T> {
     fn drop(self: Pin<&mut Self>) {
         let entry = ptr::from_ref(&self.entry).cast_mut();
-        let _ = ACTIVE.compare_exchange(entry, ptr::null_mut(), Ordering::SeqCst, Ordering::SeqCst);
-        // Threads that loaded the entry before it was cleared are counted in `USERS`.
-        while USERS.load(Ordering::SeqCst) != 0 {
-            // SAFETY: Called from process context (module exit).
-            unsafe { bindings::msleep(1) };
-        }
+        let _ =
+            ACTIVE.compare_exchange(entry, ptr::null_mut(), Ordering::AcqRel, Ordering::Acquire);
+        // Readers that loaded the entry before it was cleared are inside an SRCU read-side
+        // critical section that started before this grace period.
+        // SAFETY: `srcu()` is a statically initialised SRCU domain; this runs in process context
+        // (a module's exit or an error path of its init), outside any of its read-side sections.
+        unsafe { bindings::synchronize_srcu(srcu()) };
     }
 }

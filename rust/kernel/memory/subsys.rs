@@ -137,10 +137,6 @@ pub trait Subsystem: 'static {
     /// `for_each_memory_block()`: calls `func` for each block until it returns non-zero.
     fn for_each_memory_block(func: &mut dyn FnMut(&MemoryBlock) -> i32) -> i32;
 
-    /// `memory_block_add_nid()`: the block belongs to node `nid`; `early` for boot memory
-    /// (`MEMINIT_EARLY`).
-    fn add_nid(lock: &DeviceHotplugLocked, mem: &MemoryBlock, nid: i32, early: bool);
-
     /// `create_memory_block_devices()`: creates offline blocks for `[start, start + size)`.
     fn create_blocks(
         lock: &DeviceHotplugLocked,
@@ -436,11 +432,16 @@ unsafe extern "C" fn bus_offline<T: Subsystem>(dev: *mut bindings::device) -> c_
 /// # Safety
 ///
 /// Device `release` callback: only the driver core calls it, once, when the last reference to a
-/// memory block device is dropped.
+/// memory block device is dropped. That may be in atomic context (a lookup's reference dropped
+/// under `hugetlb_lock` while the block is removed): this only frees memory.
 unsafe extern "C" fn release_block(dev: *mut bindings::device) {
     // SAFETY: The last reference to a memory block device is gone; the block was allocated
     // by `MemoryBlock::alloc` as a `KBox` and leaked in `Subsys::register_block`.
-    drop(unsafe { KBox::from_raw(ptr::from_ref(MemoryBlock::from_dev(dev)).cast_mut()) });
+    let block = unsafe { KBox::from_raw(ptr::from_ref(MemoryBlock::from_dev(dev)).cast_mut()) };
+    // Core mm takes a memmap_on_memory block's altmap (and frees it) before removing the
+    // block: one still set here has leaked.
+    crate::warn_on!(block.has_altmap());
+    drop(block);
 }
 
 /// The `memory` bus (`struct bus_type`) and its attribute tables.
@@ -489,10 +490,10 @@ impl Subsys {
     /// Creates and registers the memory block device `memory<id>` for the block that starts at
     /// section `start_section_nr`, sending the `add` uevent.
     ///
-    /// The block joins `group` and, for boot memory without NUMA, gets `zone`. On success the
-    /// returned reference is the device's registration reference: hand it back to
-    /// [`Subsys::unregister_block`].
-    #[allow(clippy::too_many_arguments)]
+    /// The block joins `group`; boot memory without NUMA gets its zone (no node registration
+    /// fills it in). On success the
+    /// returned value is the device's registration reference: hand it back to
+    /// [`Subsys::unregister_block`] (it cannot be cloned, so a block is unregistered once).
     pub fn register_block(
         &'static self,
         lock: &DeviceHotplugLocked,
@@ -501,14 +502,21 @@ impl Subsys {
         state: BlockState,
         altmap: Option<Altmap>,
         group: Option<&MemoryGroup>,
-        zone: Option<&'static super::hotplug::Zone>,
-    ) -> Result<ARef<MemoryBlock>> {
+    ) -> Result<RegisteredBlock> {
         let mem = KBox::into_raw(MemoryBlock::alloc()?);
         // SAFETY: `mem` is a valid, zeroed, unshared allocation.
         let block = unsafe { &*mem };
         // SAFETY: The block is not registered yet.
         unsafe { block.init_fields(start_section_nr, state, altmap) };
-        block.set_zone(lock, zone);
+        if !cfg!(CONFIG_NUMA) && state == BlockState::Online {
+            let pfns = block.pfns_unlocked();
+            let zone = super::hotplug::Zone::single_zone_for_range(
+                super::hotplug::NUMA_NO_NODE,
+                pfns.start_pfn,
+                pfns.nr_pages,
+            );
+            block.set_zone(lock, zone);
+        }
         if let Some(group) = group {
             block.join_group(lock, group);
         }
@@ -532,17 +540,62 @@ impl Subsys {
             return Err(e);
         }
         // SAFETY: The initial reference of `device_initialize()` is transferred to the `ARef`.
-        Ok(unsafe { ARef::from_raw(ptr::NonNull::new_unchecked(mem)) })
+        let block = unsafe { ARef::from_raw(ptr::NonNull::new_unchecked(mem)) };
+        // INVARIANT: The device was just added with this reference.
+        Ok(RegisteredBlock(core::mem::ManuallyDrop::new(block)))
     }
 
     /// Unregisters a block registered by [`Subsys::register_block`] (`device_unregister()`),
     /// sending the `remove` uevent, after it leaves its group.
-    pub fn unregister_block(&self, lock: &DeviceHotplugLocked, block: ARef<MemoryBlock>) {
+    pub fn unregister_block(&self, lock: &DeviceHotplugLocked, block: RegisteredBlock) {
         block.leave_group(lock);
         let dev = block.raw_dev();
         core::mem::forget(block);
-        // SAFETY: `block` was the registration reference, which `device_unregister()` drops.
+        // SAFETY: `block` was the registration reference (type invariant), which
+        // `device_unregister()` drops.
         unsafe { bindings::device_unregister(dev) };
+    }
+}
+
+/// The registration reference of a memory block device, from [`Subsys::register_block`]:
+/// given back to [`Subsys::unregister_block`] exactly once. Dropping it otherwise is a bug: it
+/// warns and leaves the device registered.
+///
+/// # Invariants
+///
+/// The device was added with this reference and is not unregistered yet.
+#[must_use = "a registered block must be given back to `Subsys::unregister_block`"]
+pub struct RegisteredBlock(core::mem::ManuallyDrop<ARef<MemoryBlock>>);
+
+impl Drop for RegisteredBlock {
+    fn drop(&mut self) {
+        // The reference is leaked: the device stays registered and its memory valid.
+        crate::warn_on!(true);
+    }
+}
+
+impl core::ops::Deref for RegisteredBlock {
+    type Target = MemoryBlock;
+
+    fn deref(&self) -> &MemoryBlock {
+        &self.0
+    }
+}
+
+// SAFETY: The registration reference is one reference of the device; `ARef` gives it up and
+// takes it back.
+unsafe impl crate::xarray::OwnedRef for RegisteredBlock {
+    type Target = MemoryBlock;
+
+    fn into_raw(self) -> ptr::NonNull<MemoryBlock> {
+        let me = core::mem::ManuallyDrop::new(self);
+        ptr::NonNull::from(&**me.0)
+    }
+
+    unsafe fn from_raw(ptr: ptr::NonNull<MemoryBlock>) -> Self {
+        // SAFETY: `ptr` is the registration reference given up by `into_raw` (safety
+        // requirements), so the invariant holds again.
+        RegisteredBlock(core::mem::ManuallyDrop::new(unsafe { ARef::from_raw(ptr) }))
     }
 }
 
@@ -657,9 +710,8 @@ pub mod abi {
         // SAFETY: Callers (node registration) hold `device_hotplug_lock` or run at early boot
         // and pass a registered block they hold a reference to.
         let (lock, mem) = unsafe { (DeviceHotplugLocked::assume(), MemoryBlock::from_raw(mem)) };
-        T::add_nid(
+        mem.add_nid(
             lock,
-            mem,
             nid,
             context == bindings::meminit_context_MEMINIT_EARLY,
         )

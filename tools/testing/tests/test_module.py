@@ -7,6 +7,8 @@ on the kernel command line, which modprobe reads from /proc/cmdline. Both must
 give the same parameters and zone decisions.
 """
 
+import time
+
 from guest import MODULAR_POLICY, plug_dimms, runs, sh
 from ktap import test
 from vm import GiB, MiB, VM
@@ -99,3 +101,61 @@ def policy_module_lifecycle(case, variant):
                       " || true")
         case.eq(oops, "", "no WARN, BUG or Oops in the kernel log")
     return None
+
+
+@test(variants=("rust-mod", "debug"))
+def policy_rmmod_with_altmaps(case, variant):
+    """rmmod while memmap_on_memory blocks exist: each block keeps its own altmap, and
+    offlining, ACPI eject and removal afterwards free it (no oops, no WARN, no leak of
+    MemTotal); memory added after the unload gets its memmap from the kernel again."""
+    with VM(variant, mem=1 * GiB, slots=3, maxmem=4 * GiB,
+            append="memhp_default_state=offline") as vm:
+        sh(vm, "modprobe memory_hotplug memmap_on_memory=force online_policy=auto-movable")
+        case.eq(sh(vm, f"cat {P}/memmap_on_memory").strip(), "force", "loaded with force")
+        start = int(sh(vm, "memtotal"))
+        bsize = int(sh(vm, "cat $M/block_size_bytes"), 16)
+        nblocks = GiB // bsize
+        vm.plug_dimm("alt1", 1 * GiB)
+        bl = _wait_new_blocks(vm, nblocks)
+        online = sh(vm, "for b in " + " ".join(f"memory{i}" for i in bl) +
+                    "; do w $M/$b/state online; done | sort | uniq -c").strip()
+        case.eq(online, f"{nblocks} OK", "online every block of the DIMM")
+        grown = int(sh(vm, "memtotal")) - start
+        # force: the memmap (64 bytes a page) rounded up to whole pageblocks, in each block.
+        pb = int(sh(vm, "awk '/^Pages per block:/ {print $4}' /proc/pagetypeinfo"))
+        memmap = bsize // 4096 * 64 // 4096
+        vmemmap = -(-memmap // pb) * pb * 4096
+        case.eq(grown, (GiB - nblocks * vmemmap) // 1024, "MemTotal grows by the DIMM minus "
+                "its in-memory memmap (kB)")
+        sh(vm, "rmmod memory_hotplug")
+        case.check(vm.run("test -e /sys/module/memory_hotplug").rc != 0, "rmmod removes it")
+        offline = sh(vm, "for b in " + " ".join(f"memory{i}" for i in bl) +
+                     "; do w $M/$b/state offline; done | sort | uniq -c").strip()
+        case.eq(offline, f"{nblocks} OK", "offline every block after rmmod")
+        vm.unplug_dimm("alt1")
+        gone = sh(vm, "for i in " + " ".join(map(str, bl)) +
+                  "; do test -e $M/memory$i && echo left; done; true").strip()
+        case.eq(gone, "", "ACPI eject removed every block")
+        case.eq(int(sh(vm, "memtotal")), start, "MemTotal back to its value before the plug")
+        # After the unload memory is added without memmap_on_memory.
+        vm.plug_dimm("alt2", 256 * MiB)
+        bl2 = _wait_new_blocks(vm, 256 * MiB // bsize)
+        sh(vm, "for b in " + " ".join(f"memory{i}" for i in bl2) + "; do w $M/$b/state online; done")
+        case.eq(int(sh(vm, "memtotal")) - start, 256 * 1024,
+                "a DIMM plugged after rmmod has its memmap elsewhere (MemTotal grows by all)")
+        oops = sh(vm, "dmesg | grep -E 'WARNING|BUG:|Oops|Altmap' || true")
+        case.eq(oops, "", "no WARN, BUG, Oops or altmap report in the kernel log")
+    return None
+
+
+def _wait_new_blocks(vm, count, timeout=120):
+    """Wait for `count` offline blocks to appear (auto-online off); return their ids."""
+    deadline = time.time() + timeout
+    while True:
+        ids = sh(vm, "for d in $M/memory[0-9]*; do [ $(cat $d/state) = offline ] && "
+                     "echo ${d##*memory}; done | sort -n").split()
+        if len(ids) >= count:
+            return [int(i) for i in ids[-count:]]
+        if time.time() > deadline:
+            raise AssertionError(f"expected {count} new offline blocks, have {len(ids)}")
+        time.sleep(0.5)

@@ -9,9 +9,11 @@ result is compared between the variants. policy_cmdline is not run on rust-mod
 there a bad value fails the whole load, as for any module (test_module.py).
 """
 
+import os
+
 from guest import load_policy, plug_dimms, runs, sh
 from ktap import test
-from vm import GiB, MiB, VM
+from vm import CACHE, GiB, MiB, VM
 
 P = "/sys/module/memory_hotplug/parameters"
 
@@ -118,3 +120,20 @@ def auto_movable_numa(case, variant):
             t.append(f"numa_aware={aware}: " + " | ".join(runs(z) for z in layouts[aware]))
     case.check(layouts["Y"] != layouts["N"], "NUMA awareness changes the layout", t)
     return "\n".join(t) + "\n"
+
+
+@test(variants=("c", "rust"), compare=True)
+def policy_builtin_modinfo(case, variant):
+    """The memory_hotplug.* entries of modules.builtin.modinfo (what `modinfo` shows for a
+    built-in module): parameter descriptions and types, as C emits them. Sorted: the order
+    of .modinfo entries within an object is the compiler's."""
+    path = os.path.join(CACHE, f"build-{variant}", "modules.builtin.modinfo")
+    with open(path, "rb") as f:
+        entries = [e.decode() for e in f.read().split(b"\0") if e.startswith(b"memory_hotplug.")]
+    # The C parameters are part of core mm (no author, description or file of a module).
+    params = sorted(e for e in entries if e.split("=", 1)[0] in (
+        "memory_hotplug.parm", "memory_hotplug.parmtype"))
+    case.check(len(params) >= 4, "parameter descriptions present", entries)
+    for p, t in (("auto_movable_ratio", "uint"), ("auto_movable_numa_aware", "bool")):
+        case.check(f"memory_hotplug.parmtype={p}:{t}" in params, f"parmtype {p}:{t}", params)
+    return "\n".join(params) + "\n"

@@ -57,6 +57,14 @@ def sysfs_snapshot(case, variant):
                    "memory0 links to node0")
         case.check(any(ln.startswith("L memory7/node1 -> ") for ln in lines),
                    "memory7 links to node1")
+        # The distro-like configuration's files: PM_SLEEP's power/ directories, crash_hotplug.
+        case.check("D memory0/power 755" in lines,
+                   "memory block devices have a power/ directory (PM_SLEEP)", snap)
+        case.check(any(ln.startswith("F crash_hotplug 444: ") for ln in lines),
+                   "crash_hotplug is 0444 (CRASH_HOTPLUG)", snap)
+        # ZONE_DMA: block 0 spans DMA and DMA32, so it has no single zone.
+        case.check("F memory0/valid_zones 444: none|" in lines,
+                   "memory0 spans two zones: valid_zones reads none", snap)
 
         base = blocks(vm)
         vm.plug_dimm("d1", 256 * MiB, node=1)

@@ -42,6 +42,9 @@ copy_bin /bin/bash bin/bash
 copy_bin /usr/bin/lsmem usr/bin/lsmem
 copy_bin /usr/sbin/chmem usr/sbin/chmem
 copy_bin /bin/kmod bin/kmod
+# dax/kmem's user space: ndctl makes a devdax namespace, daxctl turns it into System RAM.
+copy_bin /usr/bin/ndctl usr/bin/ndctl
+copy_bin /usr/bin/daxctl usr/bin/daxctl
 for t in modprobe modinfo rmmod insmod lsmod depmod; do
 	ln -sf kmod "$root/bin/$t"
 	ln -sf ../bin/kmod "$root/sbin/$t"

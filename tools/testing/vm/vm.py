@@ -15,7 +15,8 @@ As a library:
         vm.plug_dimm("d1", 256 << 20)
 
 As a command:
-    vm.py [--variant rust] [--numa] [--virtio-mem SIZE] [--append ARGS] [--shell] [CMD...]
+    vm.py [--variant rust] [--numa] [--virtio-mem SIZE [--virtio-mem-boot SIZE]]
+          [--cold-dimm SIZE[@NODE]...] [--append ARGS] [--shell] [CMD...]
 """
 
 import argparse
@@ -78,10 +79,15 @@ class VM:
     """A QEMU guest running one kernel variant."""
 
     def __init__(self, variant="rust", mem=1 * GiB, slots=4, maxmem=16 * GiB, numa=False,
-                 virtio_mem=None, append="", cpus=2, boot_timeout=120, log=None):
+                 virtio_mem=None, append="", cpus=2, boot_timeout=120, log=None,
+                 cold_dimms=(), virtio_mem_boot=None):
+        """`cold_dimms`: [(size, node or None)...] DIMMs present when the guest starts (ACPI
+        adds them during boot); `virtio_mem_boot`: the requested-size of each virtio-mem
+        device at boot (int: of the first), 0 by default."""
         self.variant = variant
         self.mem, self.slots, self.maxmem = mem, slots, maxmem
         self.numa, self.virtio_mem, self.append = numa, virtio_mem, append
+        self.cold_dimms, self.virtio_mem_boot = list(cold_dimms), virtio_mem_boot
         self.cpus, self.boot_timeout = cpus, boot_timeout
         self.log = log
         self.proc = None
@@ -134,9 +140,17 @@ class VM:
                 cmd += ["-object", f"memory-backend-ram,id=ram{n},size={half // MiB}M",
                         "-numa", f"node,nodeid={n},memdev=ram{n},cpus={n % self.cpus}"]
         node = ",node=1" if self.numa else ""
+        boot = self.virtio_mem_boot
+        boot = [boot] if isinstance(boot, int) else list(boot or [])
         for i, size in enumerate(self.virtio_mem_sizes()):
+            req = boot[i] if i < len(boot) else 0
             cmd += ["-object", f"memory-backend-ram,id=vmem{i},size={size // MiB}M",
-                    "-device", f"virtio-mem-pci,id=vm{i},memdev=vmem{i},requested-size=0{node}"]
+                    "-device", f"virtio-mem-pci,id=vm{i},memdev=vmem{i},"
+                               f"requested-size={req // MiB}M{node}"]
+        for i, (size, dnode) in enumerate(self.cold_dimms):
+            dn = "" if dnode is None else f",node={dnode}"
+            cmd += ["-object", f"memory-backend-ram,id=cd{i}-mem,size={size // MiB}M",
+                    "-device", f"pc-dimm,id=cd{i},memdev=cd{i}-mem{dn}"]
         return cmd
 
     def start(self):
@@ -323,12 +337,20 @@ def main():
     ap.add_argument("--numa", action="store_true", help="two NUMA nodes")
     ap.add_argument("--virtio-mem", type=int, default=0, metavar="MIB",
                     help="add a virtio-mem device of this size")
+    ap.add_argument("--virtio-mem-boot", type=int, default=0, metavar="MIB",
+                    help="the virtio-mem device's requested size at boot")
+    ap.add_argument("--cold-dimm", action="append", default=[], metavar="MIB[@NODE]",
+                    help="a DIMM present at boot (repeatable)")
     ap.add_argument("--append", default="", help="extra kernel command line")
     ap.add_argument("--timeout", type=int, default=300, help="per-command timeout (s)")
     ap.add_argument("cmd", nargs="*", help="commands to run in the guest (default: lsmem)")
     a = ap.parse_args()
+    cold = [(int(d.split("@")[0]) * MiB, int(d.split("@")[1]) if "@" in d else None)
+            for d in a.cold_dimm]
     with VM(a.variant, mem=a.mem * MiB, numa=a.numa,
-            virtio_mem=a.virtio_mem * MiB if a.virtio_mem else None, append=a.append) as vm:
+            virtio_mem=a.virtio_mem * MiB if a.virtio_mem else None,
+            virtio_mem_boot=a.virtio_mem_boot * MiB, cold_dimms=cold,
+            slots=max(4, len(cold)), append=a.append) as vm:
         rc = 0
         for c in a.cmd or ["lsmem"]:
             r = vm.run(c, timeout=a.timeout)
