@@ -24,6 +24,8 @@
 
 BLOCKING_NOTIFIER_HEAD(memory_chain);
 DEFINE_SRCU(memory_policy_srcu);
+/* For a modular memory_hotplug policy: its Registration is generic code. */
+EXPORT_SYMBOL_GPL(memory_policy_srcu);
 
 unsigned long __weak memory_block_size_bytes(void)
 {
@@ -42,5 +44,3 @@ EXPORT_SYMBOL_GPL(memory_group_register_static);
 EXPORT_SYMBOL_GPL(memory_group_register_dynamic);
 EXPORT_SYMBOL_GPL(memory_group_unregister);
 EXPORT_SYMBOL_GPL(walk_dynamic_memory_groups);
-/* For the Registration of a modular memory_hotplug policy (its generic code). */
-EXPORT_SYMBOL_GPL(memory_policy_srcu);

@@ -6,7 +6,6 @@
 #include <linux/mmzone.h>
 #include <linux/nodemask.h>
 #include <linux/notifier.h>
-#include <linux/srcu.h>
 
 #ifdef CONFIG_MEMORY_HOTPLUG
 
@@ -115,16 +114,6 @@ long rust_helper_atomic_long_read(const atomic_long_t *v)
 void rust_helper_atomic_long_add(long i, atomic_long_t *v)
 {
 	atomic_long_add(i, v);
-}
-
-int rust_helper_srcu_read_lock(struct srcu_struct *ssp)
-{
-	return srcu_read_lock(ssp);
-}
-
-void rust_helper_srcu_read_unlock(struct srcu_struct *ssp, int idx)
-{
-	srcu_read_unlock(ssp, idx);
 }
 
 #endif /* CONFIG_MEMORY_HOTPLUG */

@@ -175,9 +175,8 @@ impl<V: OwnedRef> XArray<V> {
             let mut n = 0;
             while index < indices.end && n < BATCH {
                 // SAFETY: The xarray is initialised.
-                if let Some(entry) =
-                    NonNull::new(unsafe { bindings::xa_erase(self.as_raw(), index) })
-                {
+                let entry = unsafe { bindings::xa_erase(self.as_raw(), index) };
+                if let Some(entry) = NonNull::new(entry) {
                     taken[n] = (index, entry.cast());
                     n += 1;
                 }

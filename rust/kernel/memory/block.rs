@@ -571,6 +571,7 @@ impl MemoryBlock {
     }
 
     /// Sets the state; only the bus `online`/`offline` callbacks do this.
+    #[cfg(CONFIG_MEMORY_HOTPLUG_RUST)]
     pub(crate) fn set_state(&self, state: BlockState) {
         // SAFETY: Called with the device lock held (callers in `subsys`).
         unsafe { ptr::write_volatile(ptr::addr_of_mut!((*self.0.get()).state), state.as_raw()) };
@@ -592,6 +593,7 @@ impl<'a> LockedBlock<'a> {
     }
 
     /// Sets the block's state; only the online and offline transitions of this crate do.
+    #[cfg(CONFIG_MEMORY_HOTPLUG_RUST)]
     pub(crate) fn set_state(&self, state: BlockState) {
         self.block.set_state(state);
     }
@@ -602,6 +604,7 @@ impl<'a> LockedBlock<'a> {
     }
 
     /// Sets the block's zone, with its state.
+    #[cfg(CONFIG_MEMORY_HOTPLUG_RUST)]
     pub(crate) fn set_zone(&self, zone: Option<&'static Zone>) {
         self.block.store_zone(zone);
     }
