@@ -69,8 +69,8 @@ macro_rules! warn_on {
 #[macro_export]
 macro_rules! warn_on_once {
     ($cond:expr $(,)?) => {{
-        // In `.data.once`, like C's `__warned`, so that `clear_warn_once` re-arms it.
-        #[link_section = ".data.once"]
+        // In `.data..once`, like C's `__warned`, so that `clear_warn_once` re-arms it.
+        #[link_section = ".data..once"]
         static WARNED: ::core::sync::atomic::AtomicBool =
             ::core::sync::atomic::AtomicBool::new(false);
         let cond: bool = $cond;

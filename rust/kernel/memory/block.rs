@@ -16,7 +16,7 @@ use crate::{
     device::Device,
     init::PinInit,
     prelude::*,
-    sync::Arc,
+    sync::{Arc, ArcBorrow},
     types::{ARef, AlwaysRefCounted, Opaque},
 };
 use core::{ptr, ptr::NonNull};
@@ -105,7 +105,9 @@ impl BlockPfns {
 /// # Invariants
 ///
 /// `self.0` is initialised: `nid`, `is_dynamic` and the size are set, `memory_blocks` is an
-/// initialised list head and the group is pinned.
+/// initialised list head and the group is pinned. Every `MemoryGroup` is the contents of an
+/// [`Arc`] made by [`MemoryGroup::new`], so a reference to one can always be turned into a
+/// counted reference.
 #[repr(transparent)]
 pub struct MemoryGroup(Opaque<bindings::memory_group>);
 
@@ -179,6 +181,13 @@ impl MemoryGroup {
     /// Returns the raw pointer.
     pub fn as_raw(&self) -> *mut bindings::memory_group {
         self.0.get()
+    }
+
+    /// Takes a new counted reference to the group.
+    pub fn get(&self) -> Arc<Self> {
+        // SAFETY: `self` is the contents of an `Arc` (type invariant), the pointer `Arc::into_raw`
+        // would return, and that `Arc` is alive while `self` is borrowed.
+        unsafe { ArcBorrow::from_raw(self) }.into()
     }
 
     /// Returns the node of the group.
@@ -447,8 +456,8 @@ impl MemoryBlock {
 
     /// Returns the group of the block, if any.
     pub fn group(&self) -> Option<&MemoryGroup> {
-        // SAFETY: The group is set before registration and outlives its blocks (a group with
-        // blocks cannot be unregistered).
+        // SAFETY: The group is set before registration and never changed; the block holds a
+        // reference to it until the block is released, so it outlives `self`.
         unsafe { MemoryGroup::from_raw((*self.0.get()).group) }
     }
 
@@ -517,26 +526,53 @@ impl MemoryBlock {
         to_result(ret).map(|()| ret == 0)
     }
 
-    /// Joins `group`: sets the block's group and adds it to the group's block list.
-    pub(crate) fn join_group(&self, _lock: &DeviceHotplugLocked, group: &MemoryGroup) {
-        // SAFETY: Both list heads are initialised; the list is protected by
-        // `device_hotplug_lock`, which is held; the group outlives its blocks.
+    /// Joins `group`: sets the block's group, which the block holds a reference to until it is
+    /// released, and adds the block to the group's block list.
+    ///
+    /// # Safety
+    ///
+    /// The block must not be registered yet (no other thread can see it).
+    pub(crate) unsafe fn join_group(&self, _lock: &DeviceHotplugLocked, group: &MemoryGroup) {
+        let group = Arc::into_raw(group.get())
+            .cast_mut()
+            .cast::<bindings::memory_group>();
+        // SAFETY: The block is not shared yet (safety requirements); both list heads are
+        // initialised; the group's list is protected by `device_hotplug_lock`, which is held.
         unsafe {
-            (*self.0.get()).group = group.as_raw();
+            (*self.0.get()).group = group;
             bindings::list_add(
                 ptr::addr_of_mut!((*self.0.get()).group_next),
-                ptr::addr_of_mut!((*group.as_raw()).memory_blocks),
+                ptr::addr_of_mut!((*group).memory_blocks),
             );
         }
     }
 
-    /// Leaves the block's group, if any.
+    /// Leaves the block's group, if any: removes the block from the group's block list, so the
+    /// group can be unregistered. The block keeps its reference to the group until it is
+    /// released.
     pub(crate) fn leave_group(&self, _lock: &DeviceHotplugLocked) {
-        // SAFETY: See `join_group`.
+        // SAFETY: `group` is never changed after registration; the list is protected by
+        // `device_hotplug_lock`, which is held, and `list_del_init()` may be repeated.
         unsafe {
             if !(*self.0.get()).group.is_null() {
                 bindings::list_del_init(ptr::addr_of_mut!((*self.0.get()).group_next));
+            }
+        }
+    }
+
+    /// Drops the block's reference to its group, when the block is released.
+    ///
+    /// # Safety
+    ///
+    /// The last reference to the block is gone.
+    pub(crate) unsafe fn put_group(&self) {
+        // SAFETY: Nothing else can access the block (safety requirements); a non-null group is
+        // the reference `join_group` took with `Arc::into_raw`.
+        unsafe {
+            let group = (*self.0.get()).group;
+            if !group.is_null() {
                 (*self.0.get()).group = ptr::null_mut();
+                drop(Arc::from_raw(group.cast_const().cast::<MemoryGroup>()));
             }
         }
     }

@@ -59,9 +59,12 @@ extern "C" {
 }
 
 /// Returns the SRCU domain of the registered policy.
+// Taking the address of an extern static is safe only from Rust 1.82 on; the kernel's minimum
+// Rust version needs the `unsafe` block.
+#[allow(unused_unsafe)]
 fn srcu() -> *mut bindings::srcu_struct {
-    // Only the address of the static is taken; the C side initialised it statically.
-    ptr::addr_of_mut!(memory_policy_srcu)
+    // SAFETY: Only the address of the static is taken; the C side initialised it statically.
+    unsafe { ptr::addr_of_mut!(memory_policy_srcu) }
 }
 
 /// Returns the zone memory of `[start_pfn, start_pfn + nr_pages)` of node `nid` in `group` goes

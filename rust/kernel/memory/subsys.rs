@@ -441,6 +441,8 @@ unsafe extern "C" fn release_block(dev: *mut bindings::device) {
     // Core mm takes a memmap_on_memory block's altmap (and frees it) before removing the
     // block: one still set here has leaked.
     crate::warn_on!(block.has_altmap());
+    // SAFETY: The last reference to the block is gone.
+    unsafe { block.put_group() };
     drop(block);
 }
 
@@ -518,7 +520,8 @@ impl Subsys {
             block.set_zone(lock, zone);
         }
         if let Some(group) = group {
-            block.join_group(lock, group);
+            // SAFETY: The block is not registered yet.
+            unsafe { block.join_group(lock, group) };
         }
         let dev = block.raw_dev();
         // SAFETY: `dev` is zeroed and unshared: initialise it as a device of this bus. After

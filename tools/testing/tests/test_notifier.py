@@ -189,3 +189,41 @@ def recorder_controls(case, variant):
         case.eq(sh(vm, f"cat {D}/inject"), "", "clear removes all injections")
         case.eq(sh(vm, "rmmod memory_notifier_recorder && echo ok").strip(), "ok",
                 "the module unloads")
+
+
+@test(variants=("c", "rust"), compare=True)
+def recorder_log_limit(case, variant):
+    """Past its 16384 entries the recorder counts events as dropped, without a WARN.
+
+    40000 onlines vetoed at MEM_PREPARE_ONLINE by `high`: one event each, the cheapest
+    event there is. The log grows to its limit (the allocation stays within
+    KMALLOC_MAX_SIZE), the rest is counted, and clearing it starts over.
+    """
+    tries, limit = 40000, 1 << 14
+    with VM(variant) as vm:
+        sh(vm, "modprobe memory_notifier_recorder")
+        base = blocks(vm)
+        vm.plug_dimm("d1", 128 * MiB)
+        blk = sorted(set(wait_blocks(vm, len(base) + 1)) - set(base))[0]
+        st = f"$M/memory{blk}/state"
+        out = sh(vm, f"echo > {D}/log; echo 'high MEM_PREPARE_ONLINE -16' > {D}/inject; "
+                     f"fail=0; for i in $(seq {tries}); do "
+                     f"echo online_movable 2>/dev/null > {st} || fail=$((fail + 1)); done; "
+                     f"echo clear > {D}/inject; echo $fail; cat {st}; "
+                     f"cat {D}/log > /tmp/log; wc -l < /tmp/log; head -n 1 /tmp/log; "
+                     f"tail -n 2 /tmp/log", timeout=900)
+        fail, state, lines, first, last, dropped = out.splitlines()[:6]
+        case.eq(int(fail), tries, f"all {tries} onlines failed")
+        case.eq(state, "offline", "the block stayed offline")
+        case.eq(int(lines), limit + 1, f"the log has {limit} entries and the dropped count")
+        case.check(first.startswith("0 high MEM_PREPARE_ONLINE ") and first.endswith("ret=-16"),
+                   "the first entry is event 0, the veto", first)
+        case.check(last.startswith(f"{limit - 1} high MEM_PREPARE_ONLINE "),
+                   f"the last entry is event {limit - 1}", last)
+        case.eq(dropped, f"dropped {tries - limit}", "the other events are counted as dropped")
+        out = sh(vm, f"echo > {D}/log; w {st} online_movable; cat {D}/log | wc -l; "
+                     f"head -n 1 {D}/log | cut -d' ' -f1-3; w {st} offline")
+        case.eq(out.split(), ["OK", "9", "0", "high", "MEM_PREPARE_ONLINE", "OK"],
+                "cleared, the log records from event 0 again")
+        sh(vm, "rmmod memory_notifier_recorder")
+    return f"{fail} failed, state {state}, {lines} lines\n{first}\n{last}\n{dropped}\n"

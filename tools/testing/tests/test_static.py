@@ -120,3 +120,55 @@ def rustdoc(case):
     warnings = _ours(log)
     case.check(not warnings, "no rustdoc warnings in the project's files",
                "\n".join(warnings)[-4000:])
+
+
+@test()
+def nosysfs_build(case):
+    """The kernel crate's abstractions and the driver build with CONFIG_SYSFS=n."""
+    rust_cfg = os.path.join(CACHE, "build-rust", ".config")
+    if not case.check(os.path.exists(rust_cfg), "the rust variant is configured", rust_cfg):
+        return
+    out = os.path.join(CACHE, "build-nosysfs")
+    os.makedirs(out, exist_ok=True)
+    shutil.copy(rust_cfg, os.path.join(out, ".config"))
+    r = subprocess.run([f"{SRC}/scripts/config", "--file", f"{out}/.config", "-d", "SYSFS"],
+                       capture_output=True, text=True)
+    case.eq(r.returncode, 0, "scripts/config -d SYSFS")
+    rc, log = _kmake(out, "olddefconfig", "prepare", "rust/", "drivers/base/memory_rust/")
+    config = open(os.path.join(out, ".config")).read()
+    case.check("# CONFIG_SYSFS is not set" in config and "CONFIG_MEMORY_HOTPLUG_RUST=y" in config,
+               "the configuration has SYSFS=n and the Rust driver")
+    case.check(rc == 0, "build of rust/ and drivers/base/memory_rust/ with SYSFS=n", log[-3000:])
+    for obj in ("rust/kernel.o", "drivers/base/memory_rust/memory_block.o",
+                "drivers/base/memory_rust/memory_hotplug.o"):
+        case.check(os.path.exists(os.path.join(out, obj)), f"{obj} is built")
+    warnings = _ours(log)
+    case.check(not warnings, "no warnings in the project's files", "\n".join(warnings)[-4000:])
+
+
+@test()
+def warn_once_section(case):
+    """Every Rust warn_on_once! flag is in .data..once, which clear_warn_once re-arms."""
+    vmlinux = os.path.join(CACHE, "build-rust", "vmlinux")
+    if not case.check(os.path.exists(vmlinux), "the rust variant is built", vmlinux):
+        return
+    syms = {}
+    flags = []
+    for line in subprocess.run(["nm", vmlinux], capture_output=True, text=True,
+                               check=True).stdout.splitlines():
+        fields = line.split()
+        if len(fields) != 3:
+            continue
+        addr, _, name = fields
+        if name in ("__start_once", "__end_once"):
+            syms[name] = int(addr, 16)
+        elif name.startswith("_R") and name.endswith("6WARNED"):
+            flags.append((int(addr, 16), name))
+    case.check(len(syms) == 2, "vmlinux has __start_once and __end_once", syms)
+    case.check(len(flags) >= 4, f"{len(flags)} warn_on_once! flags in vmlinux")
+    outside = [n for a, n in flags if not syms.get("__start_once", 0) <= a < syms.get(
+        "__end_once", 0)]
+    case.check(syms and not outside, "all of them are between __start_once and __end_once",
+               "\n".join(outside))
+    r = subprocess.run(["readelf", "-SW", vmlinux], capture_output=True, text=True, check=True)
+    case.check(" .data.once " not in r.stdout, "no orphan .data.once section")
