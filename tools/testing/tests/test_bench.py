@@ -33,12 +33,15 @@ LIMIT = 1.5
 # is not what this benchmark measures.
 SCRIPT = r"""
 echo online_movable > $M/memory%(anchor)d/state
+fail=0
 t() { cut -d' ' -f1 /proc/uptime | tr -d .; }
 for r in $(seq %(rounds)d); do
 	a=$(t)
 	for i in $(seq %(cycles)d); do
-		for b in %(blocks)s; do echo online_movable > $M/memory$b/state; done
-		for b in %(blocks)s; do echo offline > $M/memory$b/state; done
+		for b in %(blocks)s; do
+			echo online_movable > $M/memory$b/state || fail=$((fail + 1))
+		done
+		for b in %(blocks)s; do echo offline > $M/memory$b/state || fail=$((fail + 1)); done
 	done
 	b=$(t)
 	for i in $(seq %(reads)d); do
@@ -48,6 +51,7 @@ for r in $(seq %(rounds)d); do
 	c=$(t)
 	echo "$((b - a)) $((c - b))"
 done
+echo "failed writes: $fail"
 """
 
 
@@ -65,7 +69,9 @@ def bench_c_vs_rust(case):
             out = sh(vm, SCRIPT % {"rounds": ROUNDS, "cycles": CYCLES, "reads": READS,
                                    "anchor": anchor, "blocks": " ".join(map(str, new))},
                      timeout=1200)
-            rounds = [tuple(int(x) * 10 for x in line.split()) for line in out.splitlines()]
+            *lines, failed = out.splitlines()
+            case.eq(failed, "failed writes: 0", f"{variant}: every online and offline succeeded")
+            rounds = [tuple(int(x) * 10 for x in line.split()) for line in lines]
             case.eq(len(rounds), ROUNDS, f"{variant}: {ROUNDS} rounds measured")
             best[variant] = tuple(min(r[k] for r in rounds) for k in range(2))
             case.check(all(v > 0 for v in best[variant]), f"{variant}: times are positive",
