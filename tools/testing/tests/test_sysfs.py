@@ -159,3 +159,62 @@ def sysfs_bad_input(case, variant):
         for bad in ("WARNING:", "BUG:", "Oops"):
             case.check(bad not in dmesg, f"no '{bad}' in the kernel log", dmesg[-3000:])
     return "\n".join(t) + "\n"
+
+
+# As `nobody`: read and write each file (a write that would be valid for root), and print
+# the result (OK or the error text) of each.
+NONROOT = r"""
+declare -f w > /tmp/w.sh
+P=/sys/module/memory_hotplug/parameters
+/usr/bin/setpriv --reuid=65534 --regid=65534 --clear-groups bash -c '
+. /tmp/w.sh
+id -u
+while read -r f v; do
+	r=$(cat "$f" 2>&1 >/dev/null | head -n 1)
+	echo "$f read=${r:-OK} write=$(w "$f" "$v")"
+done' <<EOF2
+%(files)s
+EOF2
+"""
+
+
+@test(variants=("c", "rust"), compare=True)
+def sysfs_nonroot(case, variant):
+    """An unprivileged user reads what is world-readable and writes nothing; without
+    CAP_SYS_ADMIN root cannot soft/hard-offline a page (EPERM), as on C."""
+    with VM(variant) as vm:
+        base = blocks(vm)
+        vm.plug_dimm("d1", 128 * MiB)
+        blk = sorted(set(wait_blocks(vm, len(base) + 1)) - set(base))[0]
+        addr = blk * 128 * MiB
+        b = f"/sys/devices/system/memory/memory{blk}"
+        files = [(f"{b}/state", "online_movable"), (f"{b}/online", "1"),
+                 (f"{b}/valid_zones", "x"), (f"{b}/phys_index", "x"),
+                 (f"{b}/phys_device", "x"), (f"{b}/removable", "x"),
+                 ("$M/block_size_bytes", "x"), ("$M/auto_online_blocks", "online"),
+                 ("$M/probe", f"{addr:#x}"), ("$M/soft_offline_page", f"{addr:#x}"),
+                 ("$M/hard_offline_page", f"{addr:#x}"),
+                 ("$P/online_policy", "auto-movable"), ("$P/auto_movable_ratio", "100"),
+                 ("$P/auto_movable_numa_aware", "N"), ("$P/memmap_on_memory", "Y")]
+        body = "\n".join(f"{f.replace('$M', '/sys/devices/system/memory')} {v}"
+                         for f, v in files)
+        out = sh(vm, NONROOT % {"files": body.replace("$P", "/sys/module/memory_hotplug/"
+                                                               "parameters")})
+        lines = out.splitlines()
+        case.eq(lines[0], "65534", "the commands run as uid 65534")
+        res = {ln.split()[0]: ln.split(" ", 1)[1] for ln in lines[1:]}
+        case.eq(len(res), len(files), f"{len(files)} files tried")
+        for path, r in res.items():
+            case.check(r.endswith("write=Permission denied"),
+                       f"{path.split('/')[-1]}: the write is refused (EACCES)", r)
+            mode_readable = not path.endswith(("probe", "offline_page"))
+            case.check(r.startswith("read=OK") == mode_readable,
+                       f"{path.split('/')[-1]}: read {'allowed' if mode_readable else 'refused'}",
+                       r)
+        case.eq(blocks(vm)[blk][0], "offline", "the block is still offline")
+        capless = sh(vm, "for f in soft_offline_page hard_offline_page; do "
+                         "/usr/bin/setpriv --bounding-set=-sys_admin --inh-caps=-sys_admin "
+                         f"bash -c \"$(declare -f w); w $M/$f {addr:#x}\"; done").split("\n")
+        case.eq(capless[:2], ["Operation not permitted"] * 2,
+                "root without CAP_SYS_ADMIN: soft/hard_offline_page fail with EPERM")
+    return out + "\n".join(capless)

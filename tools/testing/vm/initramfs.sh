@@ -17,6 +17,10 @@ here=$(cd "$(dirname "$0")" && pwd)
 
 root=$(mktemp -d)
 trap 'rm -rf "$root"' EXIT
+# mktemp makes the directory 0700: the guest's / and what is made below must be usable by
+# an unprivileged user too.
+chmod 755 "$root"
+umask 022
 
 mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,lib,lib64,etc,proc,sys,dev,tmp,run,root,mnt}
 mkdir -p "$root/sys/kernel/debug" "$root/opt/selftests"
@@ -42,6 +46,9 @@ copy_bin /bin/bash bin/bash
 copy_bin /usr/bin/lsmem usr/bin/lsmem
 copy_bin /usr/sbin/chmem usr/sbin/chmem
 copy_bin /bin/kmod bin/kmod
+# Runs tests as an unprivileged user or without a capability (busybox has a
+# setpriv applet without these options: tests call /usr/bin/setpriv).
+copy_bin /usr/bin/setpriv usr/bin/setpriv
 # dax/kmem's user space: ndctl makes a devdax namespace, daxctl turns it into System RAM.
 copy_bin /usr/bin/ndctl usr/bin/ndctl
 copy_bin /usr/bin/daxctl usr/bin/daxctl
@@ -63,9 +70,11 @@ fi
 
 cp "$here/guest/init" "$root/init"
 chmod 755 "$root/init"
-echo 'root:x:0:0:root:/root:/bin/bash' >"$root/etc/passwd"
-echo 'root:x:0:' >"$root/etc/group"
+printf '%s\n' 'root:x:0:0:root:/root:/bin/bash' 'nobody:x:65534:65534:nobody:/:/bin/sh' \
+	>"$root/etc/passwd"
+printf '%s\n' 'root:x:0:' 'nogroup:x:65534:' >"$root/etc/group"
 
+chmod 1777 "$root/tmp"
 (cd "$root" && find . -print0 | sort -z | cpio --null -o -H newc --quiet -R 0:0) |
 	gzip -1 >"$output.tmp"
 mv "$output.tmp" "$output"
