@@ -3,7 +3,7 @@
 # Developer entry points. See README.md.
 #
 #   make demo              build the rust kernel, boot it, hot-plug a DIMM, show lsmem
-#   make test              build the c, rust and rust-mod kernels and run every test
+#   make test              build the c, rust, rust-mod and debug kernels and run every test
 #   make deps              install the toolchain and the kernel source (idempotent)
 #   make tree              prepare the patched kernel tree in $(MHP_CACHE)/src
 #   make kernel VARIANT=v  build a variant (c, rust, rust-mod, debug); last line = bzImage path
@@ -11,6 +11,7 @@
 #   make check             rustfmt, clippy and checkpatch only
 #   make test-only T='notifier*'    run tests on the kernels already built
 #   make test-debug        build the debug variant (lockdep, KASAN, kmemleak) and run its tests
+#   make fuzz SEED=n WRITES=n VARIANTS=c,rust   the seeded sysfs fuzzer on built kernels
 #
 # The cache (pristine source, patched tree, build directories) lives outside
 # the repository in $(MHP_CACHE), default /var/cache/mhp-rust.
@@ -23,7 +24,7 @@ export MHP_CACHE
 
 TESTS := tools/testing/tests/run.py $(foreach t,$(T),-k '$(t)')
 
-.PHONY: all deps tree kernel demo test test-only test-debug check vm clean help
+.PHONY: all deps tree kernel demo test test-only test-debug fuzz check vm clean help
 
 all: help
 
@@ -43,11 +44,17 @@ demo: deps
 	@tools/build/build-kernel.sh rust
 	@tools/testing/vm/demo.py rust
 
+# The scenarios that also run on the debug variant in `make test` (each compared with c
+# where it has a transcript); `make test-debug` runs all of its scenarios.
+DEBUG_TESTS := dimm_hotplug,notifier_sequences,recorder_under_checkers,policy_module_lifecycle,\
+	policy_rmmod_with_altmaps,boot_before_modprobe,sysfs_fuzz
+
 test: deps
 	@tools/build/build-kernel.sh rust
 	@tools/build/build-kernel.sh c
 	@tools/build/build-kernel.sh rust-mod
-	@$(TESTS)
+	@tools/build/build-kernel.sh debug
+	@$(TESTS) --variants c,rust,rust-mod,debug --only debug=$(DEBUG_TESTS)
 
 test-only:
 	@$(TESTS)
@@ -55,6 +62,13 @@ test-only:
 test-debug: deps
 	@tools/build/build-kernel.sh debug
 	@$(TESTS) --variants debug
+
+SEED ?= 1
+WRITES ?= 10000
+VARIANTS ?= c,rust
+fuzz:
+	@FUZZ_SEED=$(SEED) FUZZ_WRITES=$(WRITES) tools/testing/tests/run.py -k sysfs_fuzz \
+		--variants $(VARIANTS)
 
 check: deps
 	@tools/build/prepare-tree.sh

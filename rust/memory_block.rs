@@ -13,7 +13,7 @@
 //! and onlined or offlined through the driver core (`device_online()`/`device_offline()`),
 //! which calls [`MemoryBlocks::online`] and [`MemoryBlocks::offline`].
 
-use core::fmt::Write;
+use core::{fmt::Write, ops::Range};
 use kernel::{
     memory::{
         block::{Altmap, BlockState, GroupKind, LockedBlock, MemoryBlock, MemoryGroup},
@@ -119,19 +119,22 @@ impl State {
             .register_block(lock, id, start_section_nr, state, altmap, group)?;
         // Like C, a block that cannot be looked up is unregistered again.
         if let Err((e, mem)) = self.blocks.insert(id, mem, GFP_KERNEL) {
-            self.subsys.unregister_block(lock, mem);
+            self.subsys.unregister_new_block(lock, mem);
             return Err(e);
         }
         Ok(())
     }
 
-    /// Removes block `id` (`remove_memory_block()`), if it exists.
-    fn remove_block(&self, lock: &DeviceHotplugLocked, id: usize, unlink_nodes: bool) -> bool {
-        let Some(mem) = self.blocks.remove(id) else {
-            return false;
-        };
-        self.unregister_block(lock, mem, unlink_nodes);
-        true
+    /// Removes the blocks `ids` (`remove_memory_block()` of each), which all exist, waiting
+    /// for one RCU grace period for the range, not one per block.
+    fn remove_range(&self, lock: &DeviceHotplugLocked, ids: Range<usize>, unlink_nodes: bool) {
+        let mut expected = ids.start;
+        self.blocks.remove_range(ids.clone(), |id, mem| {
+            kernel::warn_on_once!(id != expected);
+            expected = id + 1;
+            self.unregister_block(lock, mem, unlink_nodes);
+        });
+        kernel::warn_on_once!(expected != ids.end);
     }
 
     /// Unregisters a block taken out of `blocks`; `unlink_nodes` for memory being removed,
@@ -462,9 +465,7 @@ impl Subsystem for MemoryBlocks {
         for id in first..end {
             if let Err(e) = st.add_block(lock, id, BlockState::Offline, altmap, group) {
                 // Undo the blocks created so far.
-                for created in first..id {
-                    kernel::warn_on_once!(!st.remove_block(lock, created, false));
-                }
+                st.remove_range(lock, first..id, false);
                 return Err(e);
             }
         }
@@ -476,16 +477,12 @@ impl Subsystem for MemoryBlocks {
         if st.check_aligned(start, size).is_err() {
             return;
         }
-        let ids = st.phys_to_block_id(start)..st.phys_to_block_id(start + size);
-        // One RCU grace period for the range, not one per block.
-        let mut expected = ids.start;
-        st.blocks.remove_range(ids.clone(), |id, mem| {
-            // Core mm removes only ranges whose blocks all exist.
-            kernel::warn_on_once!(id != expected);
-            expected = id + 1;
-            st.unregister_block(lock, mem, true);
-        });
-        kernel::warn_on_once!(expected != ids.end);
+        // Core mm removes only ranges whose blocks all exist.
+        st.remove_range(
+            lock,
+            st.phys_to_block_id(start)..st.phys_to_block_id(start + size),
+            true,
+        );
     }
 
     fn group_register(nid: i32, kind: GroupKind) -> Result<i32> {

@@ -4,10 +4,17 @@
 //!
 //! C headers: [`include/linux/memory.h`](srctree/include/linux/memory.h) and
 //! [`include/linux/memory_hotplug.h`](srctree/include/linux/memory_hotplug.h).
+//!
+//! The notifier chain is there whichever driver provides it; the memory blocks, their groups,
+//! the hotplug operations, the online policy interface and the subsystem's C ABI are the Rust
+//! driver's (`CONFIG_MEMORY_HOTPLUG_RUST`): with the C driver their objects are C's.
 
+#[cfg(CONFIG_MEMORY_HOTPLUG_RUST)]
 pub mod block;
+#[cfg(CONFIG_MEMORY_HOTPLUG_RUST)]
 pub mod hotplug;
 pub mod notifier;
 #[cfg(CONFIG_MEMORY_HOTPLUG_RUST)]
 pub mod policy;
+#[cfg(CONFIG_MEMORY_HOTPLUG_RUST)]
 pub mod subsys;

@@ -106,8 +106,8 @@ impl BlockPfns {
 ///
 /// `self.0` is initialised: `nid`, `is_dynamic` and the size are set, `memory_blocks` is an
 /// initialised list head and the group is pinned. Every `MemoryGroup` is the contents of an
-/// [`Arc`] made by [`MemoryGroup::new`], so a reference to one can always be turned into a
-/// counted reference.
+/// [`Arc`] made by [`MemoryGroup::new`] (this module is built only with the Rust driver, whose
+/// groups these are), so a reference to one can be turned into a counted reference.
 #[repr(transparent)]
 pub struct MemoryGroup(Opaque<bindings::memory_group>);
 
@@ -184,9 +184,10 @@ impl MemoryGroup {
     }
 
     /// Takes a new counted reference to the group.
-    pub fn get(&self) -> Arc<Self> {
-        // SAFETY: `self` is the contents of an `Arc` (type invariant), the pointer `Arc::into_raw`
-        // would return, and that `Arc` is alive while `self` is borrowed.
+    fn get(&self) -> Arc<Self> {
+        // SAFETY: `self` is the contents of an `Arc` (type invariant): its address is the one
+        // `Arc::into_raw` returns, and that `Arc` is alive while `self` is borrowed. Groups are
+        // never in a `UniqueArc`: the driver shares each one between its table and its blocks.
         unsafe { ArcBorrow::from_raw(self) }.into()
     }
 
@@ -531,7 +532,8 @@ impl MemoryBlock {
     ///
     /// # Safety
     ///
-    /// The block must not be registered yet (no other thread can see it).
+    /// The block must not be registered yet (no other thread can see it), and must not have
+    /// joined a group before.
     pub(crate) unsafe fn join_group(&self, _lock: &DeviceHotplugLocked, group: &MemoryGroup) {
         let group = Arc::into_raw(group.get())
             .cast_mut()
@@ -570,10 +572,18 @@ impl MemoryBlock {
         // the reference `join_group` took with `Arc::into_raw`.
         unsafe {
             let group = (*self.0.get()).group;
-            if !group.is_null() {
-                (*self.0.get()).group = ptr::null_mut();
-                drop(Arc::from_raw(group.cast_const().cast::<MemoryGroup>()));
+            if group.is_null() {
+                return;
             }
+            // Still on the group's list (it never left the group): the group stays alive, so
+            // that the list does not point to freed memory.
+            if crate::warn_on!(!bindings::list_empty(ptr::addr_of!(
+                (*self.0.get()).group_next
+            ))) {
+                return;
+            }
+            (*self.0.get()).group = ptr::null_mut();
+            drop(Arc::from_raw(group.cast_const().cast::<MemoryGroup>()));
         }
     }
 
@@ -606,8 +616,20 @@ impl MemoryBlock {
         }
     }
 
+    /// Forgets the altmap of a block whose registration is being undone: core mm still owns
+    /// it and frees it when the creation fails, so the release must not find it.
+    ///
+    /// # Safety
+    ///
+    /// Core mm has not seen the block (its creation has not returned yet) and the caller holds
+    /// `device_hotplug_lock`, which every reader of the altmap holds.
+    pub(crate) unsafe fn forget_altmap(&self) {
+        // SAFETY: Readers hold `device_hotplug_lock` or the device lock (safety requirements;
+        // sysfs stores, which take the device lock, also take `device_hotplug_lock` first).
+        unsafe { (*self.0.get()).altmap = ptr::null_mut() };
+    }
+
     /// Sets the state; only the bus `online`/`offline` callbacks do this.
-    #[cfg(CONFIG_MEMORY_HOTPLUG_RUST)]
     pub(crate) fn set_state(&self, state: BlockState) {
         // SAFETY: Called with the device lock held (callers in `subsys`).
         unsafe { ptr::write_volatile(ptr::addr_of_mut!((*self.0.get()).state), state.as_raw()) };
@@ -629,7 +651,6 @@ impl<'a> LockedBlock<'a> {
     }
 
     /// Sets the block's state; only the online and offline transitions of this crate do.
-    #[cfg(CONFIG_MEMORY_HOTPLUG_RUST)]
     pub(crate) fn set_state(&self, state: BlockState) {
         self.block.set_state(state);
     }
@@ -640,7 +661,6 @@ impl<'a> LockedBlock<'a> {
     }
 
     /// Sets the block's zone, with its state.
-    #[cfg(CONFIG_MEMORY_HOTPLUG_RUST)]
     pub(crate) fn set_zone(&self, zone: Option<&'static Zone>) {
         self.block.store_zone(zone);
     }

@@ -10,7 +10,6 @@
 //! [`DeviceHotplugLocked`] or [`MemHotplugGuard`].
 
 use super::block::MemoryGroup;
-#[cfg(CONFIG_MEMORY_HOTPLUG_RUST)]
 use super::block::{BlockState, LockedBlock};
 use crate::{bindings, c_str, error::to_result, prelude::*, str::CStr, types::Opaque};
 use core::{marker::PhantomData, ptr};
@@ -352,14 +351,12 @@ pub fn node_has_zones(nid: i32) -> bool {
     (0..bindings::MAX_NUMNODES as i32).contains(&nid) && unsafe { bindings::node_online(nid) }
 }
 
-#[cfg(CONFIG_MEMORY_HOTPLUG_RUST)]
 fn group_ptr(group: Option<&MemoryGroup>) -> *mut bindings::memory_group {
     group.map_or(ptr::null_mut(), MemoryGroup::as_raw)
 }
 
 /// Checks that `zone` is a zone memory of `mem` may go to: one of the block's node (the
 /// online policy is free code; core mm would corrupt two nodes' accounting otherwise).
-#[cfg(CONFIG_MEMORY_HOTPLUG_RUST)]
 fn check_zone(mem: &LockedBlock<'_>, zone: &Zone) -> Result {
     if cfg!(CONFIG_NUMA) && crate::warn_on_once!(zone.nid() != mem.nid()) {
         return Err(EINVAL);
@@ -375,7 +372,6 @@ fn check_zone(mem: &LockedBlock<'_>, zone: &Zone) -> Result {
 ///
 /// Fails with `EINVAL` if the block is not offline or `zone` is not a zone of its node (an
 /// online policy is free code), and with the errno of a vetoing notifier or of core mm.
-#[cfg(CONFIG_MEMORY_HOTPLUG_RUST)]
 pub fn online_block(mem: &LockedBlock<'_>, zone: &'static Zone) -> Result {
     use super::notifier::{notify, Action};
 
@@ -425,7 +421,6 @@ pub fn online_block(mem: &LockedBlock<'_>, zone: &'static Zone) -> Result {
 ///
 /// Fails with `EINVAL` if the block is not online or its memory is not in one zone of one node
 /// (it cannot be offlined), and with the errno of core mm.
-#[cfg(CONFIG_MEMORY_HOTPLUG_RUST)]
 pub fn offline_block(mem: &LockedBlock<'_>) -> Result {
     use super::notifier::{notify, Action};
 
@@ -469,7 +464,6 @@ pub fn offline_block(mem: &LockedBlock<'_>) -> Result {
 
 /// Initialises the vmemmap pages at the start of a memmap_on_memory block and adds them to
 /// `zone` (`mhp_init_memmap_on_memory()`); nothing to do for a block without them.
-#[cfg(CONFIG_MEMORY_HOTPLUG_RUST)]
 fn init_memmap_on_memory(_lock: &MemHotplugGuard, mem: &LockedBlock<'_>, zone: &Zone) -> Result {
     let Some((vmemmap_pages, inaccessible)) = mem.altmap() else {
         return Ok(());
@@ -488,7 +482,6 @@ fn init_memmap_on_memory(_lock: &MemHotplugGuard, mem: &LockedBlock<'_>, zone: &
 
 /// Undoes [`init_memmap_on_memory`] (`mhp_deinit_memmap_on_memory()`), when the block's memory
 /// was not onlined or has been offlined.
-#[cfg(CONFIG_MEMORY_HOTPLUG_RUST)]
 fn deinit_memmap_on_memory(_lock: &MemHotplugGuard, mem: &LockedBlock<'_>) {
     let Some((vmemmap_pages, _)) = mem.altmap() else {
         return;
@@ -501,7 +494,6 @@ fn deinit_memmap_on_memory(_lock: &MemHotplugGuard, mem: &LockedBlock<'_>) {
 /// Adds (`add`) or removes the vmemmap pages of a memmap_on_memory block to or from the
 /// present pages of its zone, node and group (`adjust_present_page_count()`); nothing to do for
 /// a block without them. Their memmap is initialised (the block is being onlined or offlined).
-#[cfg(CONFIG_MEMORY_HOTPLUG_RUST)]
 fn adjust_present_page_count(_lock: &MemHotplugGuard, mem: &LockedBlock<'_>, add: bool) {
     let Some((vmemmap_pages, _)) = mem.altmap() else {
         return;
@@ -608,7 +600,7 @@ pub enum MemmapOnMemory {
 ///
 /// Core mm reads the mode when memory is added, under `mem_hotplug_lock`. Blocks added earlier
 /// keep their altmap whatever the mode becomes: their removal frees it.
-#[cfg(all(CONFIG_MEMORY_HOTPLUG_RUST, CONFIG_MHP_MEMMAP_ON_MEMORY))]
+#[cfg(CONFIG_MHP_MEMMAP_ON_MEMORY)]
 pub fn set_memmap_on_memory(_lock: &MemHotplugGuard, mode: MemmapOnMemory) {
     // SAFETY: `mem_hotplug_lock` is held for write (the guard), as the function requires.
     unsafe {

@@ -538,6 +538,8 @@ impl Subsys {
         };
         if let Err(e) = to_result(ret) {
             block.leave_group(lock);
+            // SAFETY: Core mm has not seen the block; `device_hotplug_lock` is held.
+            unsafe { block.forget_altmap() };
             // SAFETY: Drops the initial reference; `release_block` frees the block.
             unsafe { bindings::put_device(dev) };
             return Err(e);
@@ -546,6 +548,17 @@ impl Subsys {
         let block = unsafe { ARef::from_raw(ptr::NonNull::new_unchecked(mem)) };
         // INVARIANT: The device was just added with this reference.
         Ok(RegisteredBlock(core::mem::ManuallyDrop::new(block)))
+    }
+
+    /// Undoes [`Subsys::register_block`] for a block that core mm has not seen yet (its
+    /// creation fails, e.g. it could not be made visible to lookups): as
+    /// [`Subsys::unregister_block`], but the block's altmap stays with core mm, which frees
+    /// it.
+    pub fn unregister_new_block(&self, lock: &DeviceHotplugLocked, block: RegisteredBlock) {
+        // SAFETY: The block's creation has not returned to core mm (the caller undoes it) and
+        // `device_hotplug_lock` is held.
+        unsafe { block.forget_altmap() };
+        self.unregister_block(lock, block);
     }
 
     /// Unregisters a block registered by [`Subsys::register_block`] (`device_unregister()`),

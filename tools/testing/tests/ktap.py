@@ -113,12 +113,20 @@ def load(directory):
             spec.loader.exec_module(mod)
 
 
-def main(directory, patterns, variants, list_only=False):
+def _variants_of(name, tvariants, variants, only):
+    """The selected variants test `name` runs on: `only` maps a variant to the globs of the
+    tests it is limited to."""
+    return [v for v in tvariants if v in variants
+            and (v not in only or any(fnmatch.fnmatch(name, p) for p in only[v]))]
+
+
+def main(directory, patterns, variants, list_only=False, only=None):
+    only = only or {}
     load(directory)
     # A per-variant test is part of the run when one of its variants is selected.
     selected = [t for t in REGISTRY
                 if (not patterns or any(fnmatch.fnmatch(t[0], p) for p in patterns))
-                and (t[2] is None or any(v in variants for v in t[2]))]
+                and (t[2] is None or _variants_of(t[0], t[2], variants, only))]
     if list_only:
         for t in selected:
             print(t[0])
@@ -128,7 +136,7 @@ def main(directory, patterns, variants, list_only=False):
     sys.stdout.flush()
     passed = failed = 0
     for number, (name, fn, tvariants, compare) in enumerate(selected, 1):
-        vs = None if tvariants is None else [v for v in tvariants if v in variants]
+        vs = None if tvariants is None else _variants_of(name, tvariants, variants, only)
         start = time.time()
         case = run_case(name, fn, vs, compare and vs is not None and len(vs) > 1)
         if not case.results:

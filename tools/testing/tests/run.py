@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 """Run the project's tests: KTAP output, ending with `N passed, N failed`.
 
-    run.py [-k PATTERN ...] [--variants c,rust,rust-mod] [--list]
+    run.py [-k PATTERN ...] [--variants c,rust,rust-mod] [--only VARIANT=PATTERN,...] [--list]
 
 The kernels of the variants must have been built (`make kernel VARIANT=...`);
 `make test` builds them and then runs this.
@@ -26,9 +26,15 @@ def main():
                     help="run only tests whose name matches this glob (repeatable)")
     ap.add_argument("--variants", default="c,rust,rust-mod",
                     help="comma-separated variants for per-variant tests (default c,rust,rust-mod)")
+    ap.add_argument("--only", action="append", default=[], metavar="VARIANT=PATTERN,...",
+                    help="run VARIANT only in the tests matching one of the globs (repeatable)")
     ap.add_argument("--list", action="store_true", help="list the tests and exit")
     a = ap.parse_args()
-    return ktap.main(HERE, a.k, a.variants.split(","), a.list)
+    only = {}
+    for spec in a.only:
+        variant, _, patterns = spec.partition("=")
+        only[variant] = [p.strip() for p in patterns.split(",")]
+    return ktap.main(HERE, a.k, a.variants.split(","), a.list, only)
 
 
 if __name__ == "__main__":

@@ -104,7 +104,7 @@ class VM:
         return self
 
     def __exit__(self, exc_type, *exc):
-        splats = self.splats() if exc_type is None else []
+        splats = self.leaks() + self.splats() if exc_type is None else []
         self.stop()
         if splats:
             raise VMError("the kernel reported problems:\n" + "\n".join(splats))
@@ -114,6 +114,26 @@ class VM:
               "possible circular locking", "possible recursive locking",
               "inconsistent lock state", "KASAN:", "UBSAN:", "unreferenced object",
               "sleeping function called from invalid context")
+
+    KMEMLEAK = "/sys/kernel/debug/kmemleak"
+
+    def leaks(self):
+        """On a kernel with kmemleak (the debug variant), the objects it reports as leaked at
+        the end of the guest's life: scan, wait, scan (an object must be unreferenced in two
+        scans to be reported), read. The result is part of the splats."""
+        try:
+            r = self.run(f"test -e {self.KMEMLEAK} || exit 3; echo scan > {self.KMEMLEAK}; "
+                         f"sleep 5; echo scan > {self.KMEMLEAK}; cat {self.KMEMLEAK}",
+                         timeout=600)
+        except VMError:
+            return []  # the guest is gone: its console says why (splats)
+        if r.rc == 3:
+            return []
+        if r.rc != 0:
+            return [f"kmemleak scan failed ({r.rc}): {r.err.strip()}"]
+        if "unreferenced object" not in r.out:
+            return []
+        return [f"kmemleak: {line}" for line in r.out.splitlines()][:60]
 
     def splats(self):
         """Lines of the kernel log so far that report a bug (WARN, BUG, lockdep, KASAN...)."""

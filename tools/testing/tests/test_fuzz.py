@@ -1,0 +1,89 @@
+# SPDX-License-Identifier: GPL-2.0
+"""The seeded sysfs fuzzer (fuzz.py) on c and rust: same seed, same results.
+
+FUZZ_SEED (default 1) and FUZZ_WRITES (default 2000) choose the run; any run is
+reproduced with `make fuzz SEED=<seed> WRITES=<n> VARIANTS=c,rust`.
+"""
+
+import os
+import re
+
+import fuzz
+import ktap
+from guest import blocks, sh, wait_blocks
+from ktap import test
+from vm import MiB, VM
+
+SEED = int(os.environ.get("FUZZ_SEED", "1"))
+WRITES = int(os.environ.get("FUZZ_WRITES", "2000"))
+
+# The state the writes leave behind, compared between the variants.
+STATE = r"""
+P=/sys/module/memory_hotplug/parameters
+R=/sys/kernel/debug/memory_notifier_recorder
+blocks
+echo "auto_online_blocks $(cat $M/auto_online_blocks)"
+for p in online_policy auto_movable_ratio auto_movable_numa_aware memmap_on_memory; do
+	echo "$p $(cat $P/$p)"
+done
+echo "inject:"; cat $R/inject
+echo "log: $(wc -l < $R/log) lines"
+grep -E '^HardwareCorrupted:' /proc/meminfo
+"""
+
+
+# Between the phases: the policy as at boot (the C defaults), auto-online off.
+RESET = ("P=/sys/module/memory_hotplug/parameters; echo contig-zones > $P/online_policy; "
+         "echo 301 > $P/auto_movable_ratio; echo Y > $P/auto_movable_numa_aware; "
+         "echo offline > $M/auto_online_blocks")
+
+
+@test(variants=("c", "rust", "debug"), compare=True)
+def sysfs_fuzz(case, variant):
+    """Seeded writes to every writable memory hotplug file: C's errno for each, same state."""
+    t = [f"seed {SEED}, {WRITES} writes"]
+    # movable_node: every block the writes online is in ZONE_MOVABLE (online_kernel is not
+    # among the words of `state`), so offlines succeed or fail the same way everywhere.
+    with VM(variant, append="movable_node memhp_default_state=offline") as vm:
+        sh(vm, "modprobe memory_notifier_recorder")
+        base = blocks(vm)
+        vm.plug_dimm("d1", 256 * MiB)
+        new = sorted(set(wait_blocks(vm, len(base) + 2)) - set(base))
+        memtotal = int(sh(vm, "memtotal"))
+        layout = {"blocks": new, "bs": 128 * MiB, "boot": 1024 * MiB}
+        pairs = fuzz.writes(SEED, WRITES // 2, layout, "params")
+        results = fuzz.run(vm, sh, pairs)
+        sh(vm, RESET)
+        blk = fuzz.writes(SEED, WRITES - WRITES // 2, layout, "blocks")
+        pairs += blk
+        results += fuzz.run(vm, sh, blk)
+        case.eq(len(results), len(pairs), f"{len(pairs)} writes performed")
+        known = {"OK", "Invalid argument", "Permission denied", "File exists",
+                 "Numerical result out of range", "No such device or address",
+                 "Device or resource busy", "Cannot allocate memory", "Operation not permitted",
+                 "Input/output error", "Bad address"}
+        # The recorder injects any errno below 4096 (strerror: "Unknown error N").
+        odd = sorted(r for r in set(results) - known if not re.fullmatch(r"Unknown error \d+", r))
+        case.check(not odd, "every write ends with OK or an errno", odd)
+        counts = {}
+        for i, ((path, payload), res) in enumerate(zip(pairs, results)):
+            if i in (0, WRITES // 2):
+                t.append(f"== phase {'params' if i == 0 else 'blocks'}")
+            t.append(f"{path} <- {fuzz.shown(payload)}: {res}")
+            counts[res] = counts.get(res, 0) + 1
+        # Kept even if a later step fails, to find the write that broke something.
+        os.makedirs(ktap.TRANSCRIPTS, exist_ok=True)
+        with open(os.path.join(ktap.TRANSCRIPTS, f"sysfs_fuzz.{variant}.writes.txt"), "w") as f:
+            f.write("\n".join(t) + "\n")
+        case.check(counts.get("OK", 0) > WRITES // 20, f"results: {counts}")
+        # Leave the recorder harmless, then read the state.
+        sh(vm, "echo clear > /sys/kernel/debug/memory_notifier_recorder/inject")
+        t.append(sh(vm, STATE))
+        t.append(f"MemTotal change: {int(sh(vm, 'memtotal')) - memtotal} kB")
+        for b in new:
+            sh(vm, f"w $M/memory{b}/state offline > /dev/null")
+        case.eq([blocks(vm)[b][0] for b in new], ["offline"] * len(new),
+                "the fuzzed blocks can be offlined afterwards")
+        vm.unplug_dimm("d1")
+        case.eq(sorted(wait_blocks(vm, len(base))), sorted(base), "the DIMM can be ejected")
+    return "\n".join(t) + "\n"
