@@ -12,6 +12,7 @@
 #   make test-only T='notifier*'    run tests on the kernels already built
 #   make test-debug        build the debug variant (lockdep, KASAN, kmemleak) and run its tests
 #   make fuzz SEED=n WRITES=n VARIANTS=c,rust   the seeded sysfs fuzzer on built kernels
+#   make stress DURATION=s VARIANTS=debug     concurrent stress on built kernels
 #
 # The cache (pristine source, patched tree, build directories) lives outside
 # the repository in $(MHP_CACHE), default /var/cache/mhp-rust.
@@ -24,7 +25,7 @@ export MHP_CACHE
 
 TESTS := tools/testing/tests/run.py $(foreach t,$(T),-k '$(t)')
 
-.PHONY: all deps tree kernel demo test test-only test-debug fuzz check vm clean help
+.PHONY: all deps tree kernel demo test test-only test-debug fuzz stress check vm clean help
 
 all: help
 
@@ -46,8 +47,7 @@ demo: deps
 
 # The scenarios that also run on the debug variant in `make test` (each compared with c
 # where it has a transcript); `make test-debug` runs all of its scenarios.
-DEBUG_TESTS := dimm_hotplug,notifier_sequences,recorder_under_checkers,policy_module_lifecycle,\
-	policy_rmmod_with_altmaps,boot_before_modprobe,sysfs_fuzz
+DEBUG_TESTS := notifier_sequences,policy_rmmod_with_altmaps,sysfs_fuzz,fault_injection,stress
 
 test: deps
 	@tools/build/build-kernel.sh rust
@@ -69,6 +69,10 @@ VARIANTS ?= c,rust
 fuzz:
 	@FUZZ_SEED=$(SEED) FUZZ_WRITES=$(WRITES) tools/testing/tests/run.py -k sysfs_fuzz \
 		--variants $(VARIANTS)
+
+DURATION ?= 600
+stress:
+	@STRESS_DURATION=$(DURATION) tools/testing/tests/run.py -k stress --variants $(VARIANTS)
 
 check: deps
 	@tools/build/prepare-tree.sh

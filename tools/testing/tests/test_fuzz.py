@@ -10,7 +10,7 @@ import re
 
 import fuzz
 import ktap
-from guest import blocks, sh, wait_blocks
+from guest import blocks, load_policy, sh, wait_blocks
 from ktap import test
 from vm import MiB, VM
 
@@ -45,6 +45,7 @@ def sysfs_fuzz(case, variant):
     # movable_node: every block the writes online is in ZONE_MOVABLE (online_kernel is not
     # among the words of `state`), so offlines succeed or fail the same way everywhere.
     with VM(variant, append="movable_node memhp_default_state=offline") as vm:
+        load_policy(vm)  # where it is a module: its parameters are fuzzed too
         sh(vm, "modprobe memory_notifier_recorder")
         base = blocks(vm)
         vm.plug_dimm("d1", 256 * MiB)
