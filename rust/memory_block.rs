@@ -126,7 +126,8 @@ impl State {
     }
 
     /// Removes the blocks `ids` (`remove_memory_block()` of each), which all exist, waiting
-    /// for one RCU grace period for the range, not one per block.
+    /// for one RCU grace period per batch of blocks (see `XArray::remove_range`), not one per
+    /// block.
     fn remove_range(&self, lock: &DeviceHotplugLocked, ids: Range<usize>, unlink_nodes: bool) {
         let mut expected = ids.start;
         self.blocks.remove_range(ids.clone(), |id, mem| {

@@ -562,29 +562,31 @@ impl MemoryBlock {
         }
     }
 
-    /// Drops the block's reference to its group, when the block is released.
+    /// Drops the block's reference to its group, when the block is released. Returns `false`
+    /// if the block is still on the group's list (it never left the group, a bug): then the
+    /// group and the block must both stay allocated, since the list still points to the
+    /// block.
     ///
     /// # Safety
     ///
     /// The last reference to the block is gone.
-    pub(crate) unsafe fn put_group(&self) {
+    pub(crate) unsafe fn put_group(&self) -> bool {
         // SAFETY: Nothing else can access the block (safety requirements); a non-null group is
         // the reference `join_group` took with `Arc::into_raw`.
         unsafe {
             let group = (*self.0.get()).group;
             if group.is_null() {
-                return;
+                return true;
             }
-            // Still on the group's list (it never left the group): the group stays alive, so
-            // that the list does not point to freed memory.
             if crate::warn_on!(!bindings::list_empty(ptr::addr_of!(
                 (*self.0.get()).group_next
             ))) {
-                return;
+                return false;
             }
             (*self.0.get()).group = ptr::null_mut();
             drop(Arc::from_raw(group.cast_const().cast::<MemoryGroup>()));
         }
+        true
     }
 
     /// Removes the node links of the block (`unregister_memory_block_under_nodes()`).
@@ -616,16 +618,13 @@ impl MemoryBlock {
         }
     }
 
-    /// Forgets the altmap of a block whose registration is being undone: core mm still owns
-    /// it and frees it when the creation fails, so the release must not find it.
-    ///
-    /// # Safety
-    ///
-    /// Core mm has not seen the block (its creation has not returned yet) and the caller holds
-    /// `device_hotplug_lock`, which every reader of the altmap holds.
-    pub(crate) unsafe fn forget_altmap(&self) {
-        // SAFETY: Readers hold `device_hotplug_lock` or the device lock (safety requirements;
-        // sysfs stores, which take the device lock, also take `device_hotplug_lock` first).
+    /// Forgets the altmap of a block whose registration is being undone before core mm saw
+    /// it: core mm still owns the altmap and frees it when the creation fails, so the release
+    /// must not find it. (Used on a block core mm knows, the altmap leaks and the release
+    /// does not warn; nothing else changes.)
+    pub(crate) fn forget_altmap(&self, _lock: &DeviceHotplugLocked) {
+        // SAFETY: Readers of the altmap hold `device_hotplug_lock` or the device lock, whose
+        // holders (sysfs stores) take `device_hotplug_lock` first; it is held.
         unsafe { (*self.0.get()).altmap = ptr::null_mut() };
     }
 

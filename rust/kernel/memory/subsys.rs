@@ -442,7 +442,11 @@ unsafe extern "C" fn release_block(dev: *mut bindings::device) {
     // block: one still set here has leaked.
     crate::warn_on!(block.has_altmap());
     // SAFETY: The last reference to the block is gone.
-    unsafe { block.put_group() };
+    if !unsafe { block.put_group() } {
+        // Still on its group's list: leaked with the group rather than freed under the list.
+        let _ = KBox::into_raw(block);
+        return;
+    }
     drop(block);
 }
 
@@ -538,8 +542,7 @@ impl Subsys {
         };
         if let Err(e) = to_result(ret) {
             block.leave_group(lock);
-            // SAFETY: Core mm has not seen the block; `device_hotplug_lock` is held.
-            unsafe { block.forget_altmap() };
+            block.forget_altmap(lock);
             // SAFETY: Drops the initial reference; `release_block` frees the block.
             unsafe { bindings::put_device(dev) };
             return Err(e);
@@ -555,9 +558,7 @@ impl Subsys {
     /// [`Subsys::unregister_block`], but the block's altmap stays with core mm, which frees
     /// it.
     pub fn unregister_new_block(&self, lock: &DeviceHotplugLocked, block: RegisteredBlock) {
-        // SAFETY: The block's creation has not returned to core mm (the caller undoes it) and
-        // `device_hotplug_lock` is held.
-        unsafe { block.forget_altmap() };
+        block.forget_altmap(lock);
         self.unregister_block(lock, block);
     }
 

@@ -20,7 +20,8 @@ from ktap import test
 from vm import MiB, VM
 
 F = "/sys/kernel/debug"
-STEPS = 4
+# Intervals tried: small ones fail the first allocations, larger ones reach further in.
+INTERVALS = (2, 5, 9, 14)
 
 # arm ATTR INTERVAL: fail the INTERVAL-th (counter-wise) allocation of tasks that opted in.
 # run CMD...: run CMD in a task that opted in; print OK or the errno text, then whether a
@@ -95,7 +96,7 @@ def fault_injection(case, variant):
         next_addr = (dimm + 16) * 128 * MiB
         tally = {}
         for attr in ("failslab", "fail_page_alloc"):
-            for n in range(1, STEPS + 1):
+            for n in INTERVALS:
                 blk = next_addr // (128 * MiB)
                 res, inj = _attempt(vm, attr, n, WRITE.format(
                     f="/sys/devices/system/memory/probe", v=hex(next_addr)))
@@ -112,7 +113,7 @@ def fault_injection(case, variant):
                 case.eq(again, "OK", f"probe, {attr} interval {n}: succeeds without injection")
                 next_addr += 128 * MiB
             # online and offline of the DIMM's block.
-            for n in range(1, STEPS + 1):
+            for n in INTERVALS:
                 res, inj = _attempt(vm, attr, n, WRITE.format(f=st, v="online_movable"))
                 tally[res] = tally.get(res, 0) + 1
                 state = sh(vm, f"cat {st}").strip()
@@ -134,7 +135,7 @@ def fault_injection(case, variant):
                                 f"{F}/memory_notifier_recorder/inject"),
                                ("memory_hotplug", "/sys/module/memory_hotplug/parameters/"
                                                   "online_policy")):
-                for n in range(1, STEPS + 1):
+                for n in INTERVALS:
                     res, inj = _attempt(vm, attr, n, f"modprobe {mod}")
                     tally[res] = tally.get(res, 0) + 1
                     loaded = sh(vm, f"grep -c '^{mod} ' /proc/modules || true").strip()
