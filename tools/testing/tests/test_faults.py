@@ -112,24 +112,18 @@ def fault_injection(case, variant):
                                                 v=hex(next_addr)))
                 case.eq(again, "OK", f"probe, {attr} interval {n}: succeeds without injection")
                 next_addr += 128 * MiB
-            # online and offline of the DIMM's block.
+            # online and offline of the DIMM's block: (op, word, state if OK, state if not).
             for n in INTERVALS:
-                res, inj = _attempt(vm, attr, n, WRITE.format(f=st, v="online_movable"))
-                tally[res] = tally.get(res, 0) + 1
-                state = sh(vm, f"cat {st}").strip()
-                case.eq(state, "online" if res == "OK" else "offline",
-                        f"online, {attr} interval {n} ({inj}): {res}, state {state}")
-                if res != "OK":
-                    again = _plain(vm, WRITE.format(f=st, v="online_movable"))
-                    case.eq(again, "OK", f"online, {attr} interval {n}: succeeds afterwards")
-                res, inj = _attempt(vm, attr, n, WRITE.format(f=st, v="offline"))
-                tally[res] = tally.get(res, 0) + 1
-                state = sh(vm, f"cat {st}").strip()
-                case.eq(state, "offline" if res == "OK" else "online",
-                        f"offline, {attr} interval {n} ({inj}): {res}, state {state}")
-                if res != "OK":
-                    again = _plain(vm, WRITE.format(f=st, v="offline"))
-                    case.eq(again, "OK", f"offline, {attr} interval {n}: succeeds afterwards")
+                for op, word, ok, kept in (("online", "online_movable", "online", "offline"),
+                                           ("offline", "offline", "offline", "online")):
+                    res, inj = _attempt(vm, attr, n, WRITE.format(f=st, v=word))
+                    tally[res] = tally.get(res, 0) + 1
+                    state = sh(vm, f"cat {st}").strip()
+                    case.eq(state, ok if res == "OK" else kept,
+                            f"{op}, {attr} interval {n} ({inj}): {res}, state {state}")
+                    if res != "OK":
+                        again = _plain(vm, WRITE.format(f=st, v=word))
+                        case.eq(again, "OK", f"{op}, {attr} interval {n}: succeeds afterwards")
             # Module load: the recorder and (modular here) the policy.
             for mod, probe in (("memory_notifier_recorder",
                                 f"{F}/memory_notifier_recorder/inject"),
