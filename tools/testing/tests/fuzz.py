@@ -45,8 +45,12 @@ def kstrtoull(payload):
     except UnicodeDecodeError:
         return None
     m = _NUMBER.fullmatch(text)
-    if not m or len(m.group(1)) > 40:
-        return None  # not a number, or out of range (ERANGE)
+    if not m:
+        return None
+    digits = m.group(1)
+    # Leading zeros do not overflow; more than 22 significant digits always do (ERANGE).
+    if len(re.sub(r"^(0[xX])?0*", "", digits)) > 22:
+        return None
     v = int(m.group(1), 0) if not re.fullmatch(r"0[0-7]+", m.group(1)) else int(m.group(1), 8)
     return v if v < 1 << 64 else None
 
@@ -74,8 +78,8 @@ def files(layout, phase):
     out["$M/auto_online_blocks"] = ["online", "offline", "online_kernel", "online_movable"]
     out["$M/block_size_bytes"] = ["8000000"]
     out["$M/probe"] = [hex(layout["bs"]), hex(layout["bs"] + 1), "0x0"]
-    out["$M/soft_offline_page"] = ["0x4000000000000", "0xfffffffffffff000"]
-    out["$M/hard_offline_page"] = ["0x4000000000000", "0xfffffffffffff000"]
+    out["$M/soft_offline_page"] = ["0x10000000000000", "0xfffffffffffff000"]
+    out["$M/hard_offline_page"] = ["0x10000000000000", "0xfffffffffffff000"]
     inject = [f"{n} {e} {r}" for n in NOTIFIERS for e in EVENTS for r in RESULTS]
     # A third of the recorder's writes clear its injections: the blocks' onlines and
     # offlines then mostly go through, and sometimes meet a veto.
@@ -145,7 +149,8 @@ def writes(seed, count, layout, phase):
 
 
 def _escape(payload):
-    return "".join(chr(c) if chr(c).isalnum() or chr(c) in "_.:+-=,/%" else f"\\x{c:02x}"
+    return "".join(chr(c) if c < 0x80 and (chr(c).isalnum() or chr(c) in "_.:+-=,/%")
+                   else f"\\x{c:02x}"
                    for c in payload)
 
 
@@ -153,8 +158,9 @@ ROOTS = {"$M": "/sys/devices/system/memory", "$P": "/sys/module/memory_hotplug/p
          "$R": "/sys/kernel/debug/memory_notifier_recorder"}
 
 # Writes each "<S|L> <path> <payload as printf %b escapes>" line with one write(2) and prints
-# the result of each. Bash's printf builtin writes up to 4096 bytes at once and forks
-# nothing; longer payloads (L) go through dd, which writes its 1 MiB block at once.
+# the result of each. Bash's printf builtin forks nothing and writes a payload at once if
+# it is at most 4096 bytes with no newline before its end (S); others (L) go through dd,
+# which writes its 1 MiB block at once.
 RUN = r"""
 while read -r k f p; do
 	if [ "$k" = S ]; then
@@ -174,6 +180,12 @@ EOF_WRITES
 """
 
 
+def _one_printf(payload):
+    """Whether bash's printf writes the payload at once: its stdout flushes at each newline
+    and every 4096 bytes."""
+    return len(payload) <= 4096 and b"\n" not in payload[:-1]
+
+
 def expand(path):
     """The guest path of a file name of `files()`."""
     return ROOTS[path[:2]] + path[2:]
@@ -183,7 +195,7 @@ def run(vm, sh, pairs, chunk=500):
     """Performs the writes in the guest; returns the result of each."""
     results = []
     for i in range(0, len(pairs), chunk):
-        body = "\n".join(f"{'S' if len(d) <= 4096 else 'L'} {expand(p)} {_escape(d)}"
+        body = "\n".join(f"{'S' if _one_printf(d) else 'L'} {expand(p)} {_escape(d)}"
                           for p, d in pairs[i:i + chunk])
         results += sh(vm, RUN % body, timeout=1800).splitlines()
     return results

@@ -25,7 +25,7 @@ INTERVALS = (2, 5, 9, 14)
 
 # arm ATTR INTERVAL: fail the INTERVAL-th (counter-wise) allocation of tasks that opted in.
 # run CMD...: run CMD in a task that opted in; print OK or the errno text, then whether a
-# failure was injected (the fault attribute's `times` went from 1 to 0).
+# failure was injected (the armed attribute's `times`, $ARMED, went from 1 to 0).
 HELPERS = r"""
 arm() {
 	local a=$F/$1
@@ -46,7 +46,7 @@ run() {
 		e=$(echo "$e" | grep -v records | tail -n 1)
 		echo "${e##*: }"
 	fi
-	if [ "$(cat $F/failslab/times)$(cat $F/fail_page_alloc/times)" = 11 ]; then
+	if [ "$(cat $F/$ARMED/times)" = 1 ]; then
 		echo none
 	else
 		echo injected
@@ -61,14 +61,15 @@ WRITE = "dd of={f} bs=1M iflag=fullblock conv=notrunc status=none <<< '{v}'"
 
 def _attempt(vm, attr, interval, cmd):
     """(result, "injected" or "none") of `cmd` with `attr` armed at `interval`."""
-    out = sh(vm, f"F={F}\n{HELPERS}\narm {attr} {interval}\nrun {cmd}").split("\n")
+    out = sh(vm, f"F={F}\nARMED={attr}\n{HELPERS}\narm {attr} {interval}\nrun {cmd}"
+             ).split("\n")
     INJECTED[out[1] == "injected"] += 1
     return out[0], out[1]
 
 
 def _plain(vm, cmd):
     """The result of `cmd` without injection."""
-    return sh(vm, f"F={F}\n{HELPERS}\ndisarm\nrun {cmd}").split("\n")[0]
+    return sh(vm, f"F={F}\nARMED=failslab\n{HELPERS}\ndisarm\nrun {cmd}").split("\n")[0]
 
 
 # Attempts without and with an injected failure.
