@@ -1,6 +1,8 @@
 # SPDX-License-Identifier: GPL-2.0
 """DIMM hot-plug with each auto_online_blocks value, manual online/offline, unplug."""
 
+import time
+
 from guest import block_size, blocks, memtotal, sh, uevents, wait_blocks
 from ktap import test
 from vm import MiB, VM
@@ -133,3 +135,47 @@ def dimm_eject_online(case, variant):
         case.eq(memtotal(vm), base_total, "MemTotal back after eject")
         t.append(f"eject -> {len(bl)} blocks")
     return "\n".join(t) + "\n"
+
+
+# Writes auto_online_blocks as fast as bash can, alternating two values, until killed.
+TOGGLER = r"""
+(while :; do
+	echo offline > $M/auto_online_blocks
+	echo online_movable > $M/auto_online_blocks
+done) >/dev/null 2>&1 </dev/null &
+echo $!
+"""
+PLUGS = 12
+
+
+@test(variants=("c", "rust"))
+def auto_online_race(case, variant):
+    """DIMMs plugged while auto_online_blocks flips between offline and online_movable:
+    each DIMM's blocks are all offline or all online Movable, never in a kernel zone
+    (core mm read the online type once per plug only with patch 0009)."""
+    with VM(variant, slots=2, append="memhp_default_state=online_movable") as vm:
+        base = blocks(vm)
+        bsize = block_size(vm)
+        seen = {}
+        for n in range(PLUGS):
+            pid = sh(vm, TOGGLER).strip()
+            vm.plug_dimm(f"r{n}", 4 * bsize)
+            bl = wait_blocks(vm, len(base) + 4)
+            # The kworker onlines the blocks after adding them all: wait until their states
+            # stop changing.
+            while True:
+                time.sleep(1)
+                prev, bl = bl, blocks(vm)
+                if bl == prev:
+                    break
+            sh(vm, f"kill {pid}; wait {pid} 2>/dev/null; true")
+            new = sorted(set(bl) - set(base))
+            zones = tuple(bl[i][1] if bl[i][0] == "online" else "offline" for i in new)
+            seen[zones] = seen.get(zones, 0) + 1
+            if not case.check(zones in (("offline",) * 4, ("Movable",) * 4),
+                              f"plug {n}: the DIMM's blocks are {', '.join(zones)}"):
+                return  # a block in a kernel zone may not offline: no eject
+            vm.unplug_dimm(f"r{n}", timeout=120)
+            wait_blocks(vm, len(base))
+        # The toggler really raced the plugs: some plugs found it at each value.
+        case.check(len(seen) > 1, f"outcomes of {PLUGS} plugs: {seen}")

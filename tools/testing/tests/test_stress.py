@@ -83,21 +83,30 @@ def stress(case, variant):
                         "modular": int(modular)})
         deadline = time.time() + duration
         host = {"dimm": 0, "dimm_failed": 0, "virtio_mem": 0, "virtio_mem_failed": 0}
+        errors, leftover = [], []  # what failed on the host side; DIMMs not ejected in time
         n = 0
         while time.time() < deadline:
             n += 1
             try:
                 vm.plug_dimm(f"b{n}", 256 * MiB)
                 time.sleep(1)
+            except VMError as e:
+                errors.append(f"plug b{n}: {e}")
+                host["dimm_failed"] += 1
+                continue
+            try:
                 vm.unplug_dimm(f"b{n}", timeout=120)
                 host["dimm"] += 1
-            except VMError:
+            except VMError as e:
+                errors.append(f"eject b{n}: {e}")
+                leftover.append(f"b{n}")
                 host["dimm_failed"] += 1
             try:
                 vm.virtio_mem_resize(256 * MiB, timeout=120)
                 vm.virtio_mem_resize(0, timeout=120)
                 host["virtio_mem"] += 1
-            except VMError:
+            except VMError as e:
+                errors.append(f"virtio-mem: {e}")
                 host["virtio_mem_failed"] += 1
         # The guest's loops end by themselves at the same time.
         done = ""
@@ -110,7 +119,8 @@ def stress(case, variant):
         case.eq(len(counts), 4 + modular, f"{4 + modular} guest loops finished: {counts}")
         case.check(all(ok > 0 for ok, _ in counts.values()),
                    f"every loop made progress in {duration} s")
-        case.check(host["dimm"] > 0 and host["virtio_mem"] > 0, f"host operations: {host}")
+        case.check(host["dimm"] > 0 and host["virtio_mem"] > 0, f"host operations: {host}",
+                   "\n".join(errors))
         # Clean up: the policy loaded as at the start, the stressed blocks offline, all
         # hot-plugged memory gone.
         if modular:
@@ -119,7 +129,23 @@ def stress(case, variant):
         for b in mine:
             sh(vm, f"echo offline > $M/memory{b}/state 2>/dev/null || true")
         vm.unplug_dimm("a", timeout=300)
-        _settle(vm, base)
+        # A DIMM whose eject did not finish in the loop is ejected again now that nothing
+        # else runs: the guest must be able to give its memory back.
+        for d in leftover:
+            try:
+                vm.unplug_dimm(d, timeout=300)
+            except VMError as e:
+                errors.append(f"eject {d} again: {e}")
+        try:
+            _settle(vm, base)
+        except VMError as e:
+            case.fail("all hot-plugged memory is gone after the stress",
+                      "\n".join([str(e), "host errors:", *errors, "ACPI _OST events: " +
+                                  str([ev for ev in vm.events if ev["event"] == "ACPI_DEVICE_OST"]),
+                                  "blocks:", sh(vm, "blocks"), "kernel log (memory, ACPI):"] +
+                                 [ln for ln in vm.console().splitlines()
+                                  if any(k in ln.lower() for k in ("memory", "acpi", "offlin"))][-40:]))
+            raise
         case.eq(int(sh(vm, "memtotal")), start_total, "MemTotal is back to its start")
         case.eq(blocks(vm), base, "the boot blocks are as they were")
         bus = sh(vm, "ls /sys/bus/memory/devices | sort")
