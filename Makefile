@@ -47,7 +47,7 @@ demo: deps
 
 # The scenarios that also run on the debug variant in `make test` (each compared with c
 # where it has a transcript); `make test-debug` runs all of its scenarios.
-DEBUG_TESTS := notifier_sequences,policy_rmmod_with_altmaps,sysfs_fuzz,fault_injection,stress
+DEBUG_TESTS := notifier_sequences,policy_rmmod_with_altmaps,sysfs_fuzz,stress
 
 test: deps
 	@tools/build/build-kernel.sh rust
