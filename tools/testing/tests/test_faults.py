@@ -382,11 +382,13 @@ def fault_injection(case, variant):
     # under probe or a DIMM plug makes it do: upstream's, on c as on rust. It is the one
     # report allowed here, and it must be that line.
     #
-    # Not understood yet, on c exactly as on rust: one step of the DIMM plug makes the ACPI
-    # kworker remove a range whose blocks and sections are not (all) there, which WARNs
-    # once in remove_memory_block_devices() (C: memory.c:923 `!mem`; Rust: the same
-    # check, memory_block.rs:138) and in sparse_remove_section() (`!valid_section`).
-    # Allowed here until it is explained; the c/rust comparison still holds.
+    # And upstream's, on c exactly as on rust: when the allocation of the DIMM's iomem
+    # resource fails, __request_region() returns NULL as for a conflict and
+    # register_memory_resource() reports -EEXIST; ACPI takes -EEXIST for memory the kernel
+    # already has and binds the device with none added. Its eject then removes a range
+    # that was never added: WARN_ON_ONCE(!mem) in remove_memory_block_devices()
+    # (C: memory.c:923; Rust: the same check, memory_block.rs:138) and
+    # !valid_section() in sparse_remove_section(). (probe shows the same -EEXIST.)
     allowed = (_add_pages_warn(), "at drivers/base/memory.c:923 ",
                "drivers/base/memory_rust/memory_block.rs:138 ", "at mm/sparse-vmemmap.c:809 ")
     with VM(variant, mem=2048 * MiB, slots=16, maxmem=32 << 30, allowed=allowed,
