@@ -45,8 +45,9 @@ demo: deps
 	@tools/build/build-kernel.sh rust
 	@tools/testing/vm/demo.py rust
 
-# The scenarios that also run on the debug variant in `make test` (each compared with c
-# where it has a transcript); `make test-debug` runs all of its scenarios.
+# The scenarios that also run on the debug variant in `make test` (notifier_sequences is
+# compared with c; the fuzzer's 5000 debug writes are checked, not compared);
+# `make test-debug` runs all of its scenarios.
 DEBUG_TESTS := notifier_sequences,policy_rmmod_with_altmaps,sysfs_fuzz,stress
 
 test: deps

@@ -5,7 +5,8 @@ A test is a function registered with @test. It receives a Case and makes
 checks with it; a failed check does not stop the test, an exception does
 (and fails it). Tests registered with `variants` run once per kernel variant
 and, with `compare=True`, return a transcript that must be identical across
-the variants: that comparison is one more check of the test.
+the variants (with `compare` a tuple of variants: across those of them that run);
+that comparison is one more check of the test.
 """
 
 import difflib
@@ -20,7 +21,8 @@ REGISTRY = []
 
 
 def test(name=None, variants=None, compare=False):
-    """Register a test. `variants`: run fn(case, variant) per variant."""
+    """Register a test. `variants`: run fn(case, variant) per variant; `compare`: True or
+    the variants whose transcripts must be identical."""
     def deco(fn):
         REGISTRY.append((name or fn.__name__, fn, variants, compare))
         return fn

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0
 """Performance of the Rust driver against the C one, measured in the same run.
 
-The guests run under QEMU's -icount (shift=0, sleep=off): the guest's clock advances one
+bench_c_vs_rust's guests run under QEMU's -icount (shift=0, sleep=off): the guest's clock advances one
 ns per guest instruction, so a duration the guest measures (bash's $EPOCHREALTIME, in
 µs) is a count of guest instructions, in thousands, whatever the host's load or speed
 (plus the jumps of the clock to the next timer while every vCPU idles, e.g. waiting
@@ -11,8 +11,8 @@ the next tick, and rounds differ by up to 60 %.
 Each variant boots the same guest and times its own sysfs operations. Each measurement
 is taken in ROUNDS rounds: the lowest is kept, the spread of the rounds
 ((max - min) / min) is its noise and must stay below NOISE, and the Rust/C ratio must
-stay below LIMIT. The unit below is Minsn (10^6 guest instructions) per loop, or insn
-per call.
+stay below LIMIT; its unit is Minsn (10^6 guest instructions) per loop, or insn per
+call. bench_many_blocks is timed in ms of the guest's real time (see there).
 """
 
 import re
@@ -92,9 +92,8 @@ done
 echo "failed writes: $fail"
 """
 
-# (name, index in a round's line, unit divisor): loops in Minsn, calls in insn per call.
-MEASURES = [("{cycles4} online + {cycles4} offline", 0, 1000),
-            ("{reads} reads of 4 files x all blocks", 1, 1000)]
+# The two loops of a round (in Minsn), then the calls (in insn per call).
+LOOP_NAMES = ["{cycles4} online + {cycles4} offline", "{reads} reads of 4 files x all blocks"]
 CALL_NAMES = ["read online (the driver core's show: baseline)", "read state (online block)",
               "read valid_zones (offline block)", "write '1' to online of an online block "
               "(the driver core's store: baseline)", "write 'online' to state of an online "
@@ -143,27 +142,25 @@ def bench_c_vs_rust(case):
             bl = blocks(vm)
             case.eq([bl[i][0] for i in new], ["offline"] * 4, f"{variant}: blocks end offline")
             case.eq(bl[anchor], ("online", "Movable"), f"{variant}: the anchor block stays Movable")
-    names = [m[0].format(cycles4=4 * CYCLES, reads=READS) for m in MEASURES]
+    names = [n.format(cycles4=4 * CYCLES, reads=READS) for n in LOOP_NAMES]
     _ratios(case, best, names, [1000, 1000], "Minsn")
     calls = {v: [x * 1000 / CALLS for x in best[v][2:]] for v in best}
-    _ratios(case, {v: calls[v] for v in calls}, CALL_NAMES, [1] * len(CALL_NAMES),
-            "insn/call", start=0)
+    _ratios(case, calls, CALL_NAMES, [1] * len(CALL_NAMES), "insn/call")
     # The driver's share: each call less its driver core baseline (read online, write '1'
     # to online). A difference of two measurements is too small for a ratio to mean much:
     # the bound is that Rust adds at most a tenth of the baseline call to C's share.
-    for k, (what, call, baseline) in enumerate((("reading state", 1, 0),
-                                                 ("reading valid_zones", 2, 0),
-                                                 ("writing 'online' to an online block", 4, 3))):
+    for what, call, baseline in (("reading state", 1, 0), ("reading valid_zones", 2, 0),
+                                 ("writing 'online' to an online block", 4, 3)):
         c, r = (calls[v][call] - calls[v][baseline] for v in ("c", "rust"))
         bound = calls["c"][baseline] / 10
         case.check(r - c < bound, f"the driver's share of {what}: c {c:.0f}, rust {r:.0f} "
                                   f"insn/call (rust - c {r - c:+.0f}, bound {bound:.0f})")
 
 
-def _ratios(case, best, names, divisors, unit, start=0):
+def _ratios(case, best, names, divisors, unit):
     """Checks the Rust/C ratio of each measurement (by variant) against LIMIT."""
     for k, what in enumerate(names):
-        c, r = best["c"][start + k] / divisors[k], best["rust"][start + k] / divisors[k]
+        c, r = best["c"][k] / divisors[k], best["rust"][k] / divisors[k]
         ratio = r / c if c > 0 else float("inf")
         case.check(c > 0 and ratio < LIMIT,
                    f"{what}: c {c:.1f} {unit}, rust {r:.1f} {unit}, rust/c {ratio:.3f}",

@@ -18,15 +18,18 @@ it uses a failed allocation as a page table. Under that filter:
 - a DIMM plug, which no task filter reaches, fails the j-th one through the attribute's
   interval counter (times=1, no task filter).
 
-j steps from 1 until an attempt completes without an injected failure, so every
-allocation of the operation fails in turn (past EXHAUSTIVE, j grows by half each step).
-Each attempt ends with OK or an errno, never a crash, WARN or leak (splats and kmemleak
-are checked at the end); the system stays consistent (a block exists with all its files
+j steps from 1 until an attempt completes without an injected failure: the first
+EXHAUSTIVE allocations of the operation fail in turn, later ones are sampled (j grows by
+half each step). The filter sees at most 32 frames: deeper allocations are not eligible.
+Each attempt ends with OK or an errno, never a crash or WARN (splats are checked at the
+end, and on debug kmemleak too); the system stays consistent (a block exists with all its files
 or not at all, a module is loaded with its files or not at all); after a failure the
 same operation succeeds.
 
 On c and rust the same allocations are eligible wherever they are C's (core mm, the
-driver core, kernfs, ACPI): their transcripts are compared. debug runs the same steps
+driver core, kernfs, ACPI): the failslab steps of the sysfs writes and the DIMM plug are
+compared (modprobe and fail_page_alloc depend on per-CPU state; see fault_injection).
+debug (`make test-debug`) runs the same steps
 under lockdep, KASAN and kmemleak; KASAN's shadow and kmemleak's metadata are allocated
 under the same entry points, so its sequence differs and is not compared.
 """
@@ -247,7 +250,7 @@ def _module_ops(case, vm, variant, attr, t, tally):
 def _check_rows(case, t, tally, op, rows, consistent, what):
     """Checks the attempts of one operation; appends them to the transcript `t`. Every
     operation makes slab allocations; some make no page allocation of their own (online
-    with memmap_on_memory on c: the memmap is in the block)."""
+    with memmap_on_memory: the memmap is in the block)."""
     t.append(f"== {op}")
     bad = [r for r in rows if len(r) != 5 or not consistent(r)
            or (r[1] != "OK" and r[4] != "OK")]

@@ -3,9 +3,9 @@
 
 FUZZ_SEED (default 1) and FUZZ_WRITES choose the run; any run is reproduced with
 `make fuzz SEED=<seed> WRITES=<n> VARIANTS=c,rust`. Without FUZZ_WRITES, c and rust
-make 2000 writes each and are compared, and debug makes 5000 under its checkers (10^4
-took 18 minutes there: too long for CI); with
-it, every variant makes that many and all are compared.
+make 2000 writes each and are compared, and debug makes 5000 under its checkers
+(10^4 took 18 minutes there: too long for CI); with it, every variant makes that
+many and all are compared.
 """
 
 import os
