@@ -20,10 +20,10 @@ use kernel::{
         hotplug::{
             self, section, DeviceHotplugGuard, DeviceHotplugLocked, OnlineType, Zone, NUMA_NO_NODE,
         },
+        late_init::LateInit,
         policy,
         subsys::{
-            kstrtoull, sysfs_streq, BlockAttr, Buffer, LateInit, RegisteredBlock, RootAttr, Subsys,
-            Subsystem,
+            kstrtoull, sysfs_streq, BlockAttr, Buffer, RegisteredBlock, RootAttr, Subsys, Subsystem,
         },
     },
     page::PAGE_SHIFT,

@@ -13,6 +13,8 @@
 pub mod block;
 #[cfg(CONFIG_MEMORY_HOTPLUG_RUST)]
 pub mod hotplug;
+#[cfg(CONFIG_MEMORY_HOTPLUG_RUST)]
+pub mod late_init;
 pub mod notifier;
 #[cfg(CONFIG_MEMORY_HOTPLUG_RUST)]
 pub mod policy;
