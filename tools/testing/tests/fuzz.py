@@ -158,22 +158,26 @@ ROOTS = {"$M": "/sys/devices/system/memory", "$P": "/sys/module/memory_hotplug/p
          "$R": "/sys/kernel/debug/memory_notifier_recorder"}
 
 # Writes each "<S|L> <path> <payload as printf %b escapes>" line with one write(2) and prints
-# the result of each. Bash's printf builtin forks nothing and writes a payload at once if
-# it is at most 4096 bytes with no newline before its end (S); others (L) go through dd,
-# which writes its 1 MiB block at once.
+# "<µs> <result>" for each: the guest's time for the write and its result. Bash's printf
+# builtin forks nothing and writes a payload at once if it is at most 4096 bytes with no
+# newline before its end (S); others (L) go through dd, which writes its 1 MiB block at
+# once.
 RUN = r"""
 while read -r k f p; do
+	a=${EPOCHREALTIME/./}
 	if [ "$k" = S ]; then
 		printf '%%b' "$p" 2>/tmp/fuzz.err > "$f"
 	else
 		printf '%%b' "$p" | dd of="$f" bs=1M iflag=fullblock conv=notrunc 2>/tmp/fuzz.err >/dev/null
 	fi
 	if [ $? = 0 ]; then
-		echo OK
+		e=OK
 	else
 		while read -r e; do case "$e" in *records*) ;; *) break ;; esac; done < /tmp/fuzz.err
-		echo "${e##*: }"
+		e=${e##*: }
 	fi
+	b=${EPOCHREALTIME/./}
+	echo "$((b - a)) $e"
 done <<'EOF_WRITES'
 %s
 EOF_WRITES
@@ -192,13 +196,29 @@ def expand(path):
 
 
 def run(vm, sh, pairs, chunk=500):
-    """Performs the writes in the guest; returns the result of each."""
-    results = []
+    """Performs the writes in the guest; returns the result of each and the guest's time
+    for it in µs."""
+    results, times = [], []
     for i in range(0, len(pairs), chunk):
         body = "\n".join(f"{'S' if _one_printf(d) else 'L'} {expand(p)} {_escape(d)}"
                           for p, d in pairs[i:i + chunk])
-        results += sh(vm, RUN % body, timeout=1800).splitlines()
-    return results
+        for line in sh(vm, RUN % body, timeout=1800).splitlines():
+            us, _, res = line.partition(" ")
+            times.append(int(us))
+            results.append(res)
+    return results, times
+
+
+def profile(pairs, results, times):
+    """Lines "<s> <writes> <file> <result>" of the guest's time by file and result, the
+    costliest first (block files are counted together)."""
+    acc = {}
+    for (path, _), res, us in zip(pairs, results, times):
+        key = (re.sub(r"memory\d+", "memoryN", path), res)
+        n, total = acc.get(key, (0, 0))
+        acc[key] = (n + 1, total + us)
+    return [f"{total / 1e6:8.2f} {n:6d} {path} {res}"
+            for (path, res), (n, total) in sorted(acc.items(), key=lambda kv: -kv[1][1])]
 
 
 def shown(payload):

@@ -160,16 +160,18 @@ def auto_online_race(case, variant):
         for n in range(PLUGS):
             pid = sh(vm, TOGGLER).strip()
             vm.plug_dimm(f"r{n}", 4 * bsize)
-            bl = wait_blocks(vm, len(base) + 4)
-            # The kworker onlines the blocks after adding them all: wait until their states
-            # stop changing.
-            while True:
-                time.sleep(1)
-                prev, bl = bl, blocks(vm)
-                if bl == prev:
-                    break
+            new = sorted(set(wait_blocks(vm, len(base) + 4)) - set(base))
+            # ACPI's kworker adds and onlines the blocks (__add_memory()), then links each
+            # to the DIMM's device: once every block has its firmware_node, the plug is done.
+            links = " && ".join(f"test -e $M/memory{i}/firmware_node" for i in new)
+            deadline = time.time() + 60
+            while sh(vm, f"{links} && echo bound || echo no").strip() != "bound":
+                if time.time() > deadline:
+                    case.fail(f"plug {n}: ACPI links the DIMM's blocks to it", blocks(vm))
+                    return
+                time.sleep(0.5)
             sh(vm, f"kill {pid}; wait {pid} 2>/dev/null; true")
-            new = sorted(set(bl) - set(base))
+            bl = blocks(vm)
             zones = tuple(bl[i][1] if bl[i][0] == "online" else "offline" for i in new)
             seen[zones] = seen.get(zones, 0) + 1
             if not case.check(zones in (("offline",) * 4, ("Movable",) * 4),
