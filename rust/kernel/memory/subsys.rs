@@ -224,7 +224,14 @@ unsafe impl Sync for Subsys {}
 
 impl Subsys {
     /// The bus of driver `T` with the given attribute groups.
-    pub const fn new<T: Subsystem>(
+    ///
+    /// # Safety
+    ///
+    /// `block_groups` must list only attributes of [`attrs::block_attributes`]`::<T>()`, whose
+    /// callbacks take the device for a memory block, and `root_groups` only attributes of
+    /// [`attrs::root_attributes`]`::<T>()` (sysfs calls them for the bus's root device).
+    /// [`memory_block_subsys!`](crate::memory_block_subsys) builds them so.
+    pub const unsafe fn new<T: Subsystem>(
         block_groups: &'static AttributeGroups,
         root_groups: &'static AttributeGroups,
     ) -> Self {

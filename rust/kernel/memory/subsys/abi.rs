@@ -158,7 +158,9 @@ macro_rules! memory_block_subsys {
             static ROOT_LIST: __a::AttributeList = __a::AttributeList::new(&ROOT_ATTRS);
             static ROOT_GROUPS: __a::AttributeGroups =
                 __a::AttributeGroups::new(&ROOT_LIST, &ROOT_GROUPS);
-            static SUBSYS: __s::Subsys = __s::Subsys::new::<$t>(&BLOCK_GROUPS, &ROOT_GROUPS);
+            // SAFETY: The groups list the block and the root attributes of `$t`.
+            static SUBSYS: __s::Subsys =
+                unsafe { __s::Subsys::new::<$t>(&BLOCK_GROUPS, &ROOT_GROUPS) };
 
             // Each `const _` below checks that a function has the type of its C declaration.
 
