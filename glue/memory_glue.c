@@ -6,10 +6,12 @@
  *
  * - the memory notifier chain head, which must be statically initialised
  *   because slub registers its memory notifier long before any initcall or
- *   Rust code runs;
+ *   Rust code runs, and the call of its callbacks, which says which one
+ *   vetoed an event (blocking_notifier_call_chain() does not);
  * - the SRCU domain of the online policy (kernel::memory::policy), whose
  *   readers (onlines, valid_zones) start before any initcall too;
  * - the __weak defaults that architectures override;
+ * - the late initcall that creates the driver's debugfs files;
  * - the exports of the functions the Rust driver defines, so that modules
  *   (virtio-mem, dax/kmem, the notifier error injector, ...) can call them,
  *   and walk_dynamic_memory_groups(), which C does not export, for the
@@ -18,11 +20,61 @@
  */
 
 #include <linux/export.h>
+#include <linux/init.h>
+#include <linux/kernel.h>
 #include <linux/memory.h>
+#include <linux/memory_rust.h>
 #include <linux/notifier.h>
 #include <linux/srcu.h>
+#include <trace/events/notifier.h>
 
 BLOCKING_NOTIFIER_HEAD(memory_chain);
+
+/*
+ * memory_notify() of the Rust driver calls the chain through this: the walk
+ * of blocking_notifier_call_chain() and notifier_call_chain() (static in
+ * kernel/notifier.c: keep the two in step), with their tracepoint and debug
+ * check, that also returns the callback that stopped the chain.
+ */
+int memory_chain_call(unsigned long val, void *v, notifier_fn_t *stopped_by)
+{
+	struct notifier_block *nb, *next;
+	int ret = NOTIFY_DONE;
+
+	*stopped_by = NULL;
+	if (!rcu_access_pointer(memory_chain.head))
+		return ret;
+
+	down_read(&memory_chain.rwsem);
+	nb = rcu_dereference_raw(memory_chain.head);
+	while (nb) {
+		next = rcu_dereference_raw(nb->next);
+#ifdef CONFIG_DEBUG_NOTIFIERS
+		if (unlikely(!func_ptr_is_kernel_text(nb->notifier_call))) {
+			WARN(1, "Invalid notifier called!");
+			nb = next;
+			continue;
+		}
+#endif
+		trace_notifier_run((void *)nb->notifier_call);
+		ret = nb->notifier_call(nb, val, v);
+		if (ret & NOTIFY_STOP_MASK) {
+			*stopped_by = nb->notifier_call;
+			break;
+		}
+		nb = next;
+	}
+	up_read(&memory_chain.rwsem);
+	return ret;
+}
+
+/* The Rust driver's debugfs files, once debugfs is up (memory_block_subsys!). */
+static int __init memory_subsys_late_initcall(void)
+{
+	return memory_subsys_late_init();
+}
+late_initcall(memory_subsys_late_initcall);
+
 DEFINE_SRCU(memory_policy_srcu);
 /* For a modular memory_hotplug policy: its Registration is generic code. */
 EXPORT_SYMBOL_GPL(memory_policy_srcu);

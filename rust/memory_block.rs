@@ -14,11 +14,14 @@
 //! which calls [`MemoryBlocks::online`] and [`MemoryBlocks::offline`].
 
 use core::{fmt::Write, ops::Range};
+use history::{Done, History, Timer};
 use kernel::{
+    debugfs,
     memory::{
         block::{Altmap, BlockState, GroupKind, LockedBlock, MemoryBlock, MemoryGroup},
         hotplug::{
-            self, section, DeviceHotplugGuard, DeviceHotplugLocked, OnlineType, Zone, NUMA_NO_NODE,
+            self, section, DeviceHotplugGuard, DeviceHotplugLocked, Failure, OnlineType, Zone,
+            NUMA_NO_NODE,
         },
         late_init::LateInit,
         policy,
@@ -29,11 +32,16 @@ use kernel::{
     page::PAGE_SHIFT,
     prelude::*,
     rbtree::{RBTree, RBTreeNodeReservation},
+    seq_file::SeqFile,
     str::CStr,
-    sync::{new_spinlock, Arc, SpinLock},
+    sync::{new_mutex, new_spinlock, Arc, Mutex, SpinLock},
     types::ARef,
     xarray::XArray,
 };
+
+// The crate root is `memory_block.rs`, so its modules are looked up next to it.
+#[path = "memory_block/history.rs"]
+mod history;
 
 /// The prefix of this driver's messages.
 const __LOG_PREFIX: &[u8] = b"memory\0";
@@ -56,9 +64,41 @@ struct State {
     /// The memory groups by id.
     #[pin]
     groups: SpinLock<RBTree<i32, Arc<MemoryGroup>>>,
+    /// The onlines and offlines done, and the recent failures.
+    #[pin]
+    history: Mutex<History>,
 }
 
 static STATE: LateInit<State> = LateInit::new();
+
+/// The driver's debugfs files, `/sys/kernel/debug/memory_block/`, created by the late
+/// initcall.
+struct Debugfs {
+    _failures: debugfs::File<FailuresFile>,
+    _stats: debugfs::File<StatsFile>,
+}
+
+static DEBUGFS: LateInit<Debugfs> = LateInit::new();
+
+/// `failures`: the recent failed onlines and offlines, with their reasons.
+struct FailuresFile;
+
+#[vtable]
+impl debugfs::FileOps for FailuresFile {
+    fn show(&self, m: &mut SeqFile) -> Result {
+        state().history.lock().show_failures(m)
+    }
+}
+
+/// `stats`: onlines and offlines by zone type.
+struct StatsFile;
+
+#[vtable]
+impl debugfs::FileOps for StatsFile {
+    fn show(&self, m: &mut SeqFile) -> Result {
+        state().history.lock().show_stats(m)
+    }
+}
 
 /// Returns the driver state. Every entry point but the notifier chain runs after
 /// `memory_dev_init()`, which panics if it cannot create the state.
@@ -167,23 +207,25 @@ impl State {
 /// Onlines the offline block `mem` into the zone of its online type (`memory_block_online()`):
 /// a block with hwpoisoned pages cannot be onlined; the online policy chooses the zone of a
 /// plain online, before `mem_hotplug_lock` is taken, like C (`device_hotplug_lock` serialises
-/// onlines); the kernel crate sends the notifier events and calls core mm.
-fn block_online(mem: &LockedBlock<'_>) -> Result {
+/// onlines); the kernel crate sends the notifier events and calls core mm. The zone chosen is
+/// left in `zone`.
+fn block_online(mem: &LockedBlock<'_>, zone: &mut Option<&'static Zone>) -> Result<(), Failure> {
     if mem.state() != BlockState::Offline {
-        return Err(EINVAL);
+        return Err(EINVAL.into());
     }
     if mem.nr_hwpoison() != 0 {
-        return Err(hotplug::ehwpoison());
+        return Err(hotplug::ehwpoison().into());
     }
     let pfns = mem.pfns();
-    let zone = policy::zone_for_pfn_range(
+    let chosen = policy::zone_for_pfn_range(
         mem.online_type(),
         mem.nid(),
         mem.group(),
         pfns.start_pfn,
         pfns.nr_pages,
     )?;
-    hotplug::online_block(mem, zone)
+    *zone = Some(chosen);
+    hotplug::online_block(mem, chosen)
 }
 
 /// Writes the zone `online_type` would choose, preceded by a space, unless it is `default`.
@@ -311,12 +353,15 @@ impl Subsystem for MemoryBlocks {
             panic!("Memory block size not suitable: {:#x}\n", block_size);
         }
         let sections_per_block = block_size / section::SIZE;
+        let history = History::new()
+            .unwrap_or_else(|e| panic!("memory_dev_init() failed to allocate: {:?}\n", e));
         let st = STATE
             .init(pin_init!(State {
                 subsys,
                 sections_per_block,
                 blocks <- XArray::new(),
                 groups <- new_spinlock!(RBTree::new(), "memory_groups"),
+                history <- new_mutex!(history, "memory_block_history"),
             }))
             .unwrap_or_else(|e| panic!("memory_dev_init() failed to allocate: {:?}\n", e));
         if let Err(e) = subsys.register() {
@@ -344,17 +389,50 @@ impl Subsystem for MemoryBlocks {
         if mem.online_type() == OnlineType::Offline {
             mem.set_online_type(OnlineType::Online);
         }
-        let ret = block_online(mem);
+        let st = state();
+        let timer = Timer::start();
+        let mut zone = None;
+        let ret = block_online(mem, &mut zone);
+        let done = Done {
+            id: st.block_id(mem.start_section_nr()),
+            pfns: st.pfn_range(mem),
+            zone,
+            result: &ret,
+        };
+        history::online_done(&st.history, timer, mem.online_type(), done);
         mem.set_online_type(OnlineType::Offline);
-        ret
+        Ok(ret?)
     }
 
     fn offline(mem: &LockedBlock<'_>) -> Result {
         if mem.state() == BlockState::Offline {
             return Ok(());
         }
+        let st = state();
+        let timer = Timer::start();
+        let zone = mem.zone();
         // Reads `going-offline` while it runs; a block in several zones cannot be offlined.
-        hotplug::offline_block(mem)
+        let ret = hotplug::offline_block(mem);
+        let done = Done {
+            id: st.block_id(mem.start_section_nr()),
+            pfns: st.pfn_range(mem),
+            zone,
+            result: &ret,
+        };
+        history::offline_done(&st.history, timer, done);
+        Ok(ret?)
+    }
+
+    fn late_init() -> Result {
+        let dir = debugfs::Dir::new(kernel::c_str!("memory_block"))?;
+        let failures = Arc::new(FailuresFile, GFP_KERNEL)?;
+        let stats = Arc::new(StatsFile, GFP_KERNEL)?;
+        let files = Debugfs {
+            _failures: debugfs::File::new(&dir, kernel::c_str!("failures"), 0o400, failures)?,
+            _stats: debugfs::File::new(&dir, kernel::c_str!("stats"), 0o400, stats)?,
+        };
+        DEBUGFS.init::<Error>(files)?;
+        Ok(())
     }
 
     fn block_show(attr: BlockAttr, mem: &MemoryBlock, buf: &mut Buffer) -> Result {

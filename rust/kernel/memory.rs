@@ -6,8 +6,9 @@
 //! [`include/linux/memory_hotplug.h`](srctree/include/linux/memory_hotplug.h).
 //!
 //! The notifier chain is there whichever driver provides it; the memory blocks, their groups,
-//! the hotplug operations, the online policy interface and the subsystem's C ABI are the Rust
-//! driver's (`CONFIG_MEMORY_HOTPLUG_RUST`): with the C driver their objects are C's.
+//! the hotplug operations, the online policy interface, the subsystem's C ABI and the trace
+//! events are the Rust driver's (`CONFIG_MEMORY_HOTPLUG_RUST`): with the C driver their objects
+//! are C's.
 
 #[cfg(CONFIG_MEMORY_HOTPLUG_RUST)]
 pub mod block;
@@ -20,3 +21,5 @@ pub mod notifier;
 pub mod policy;
 #[cfg(CONFIG_MEMORY_HOTPLUG_RUST)]
 pub mod subsys;
+#[cfg(CONFIG_MEMORY_HOTPLUG_RUST)]
+pub mod trace;

@@ -47,7 +47,10 @@ overlay() {
 	for f in Kbuild Kconfig rust/*.rs glue/*.c; do
 		if [ -e "$f" ]; then echo "$f drivers/base/memory_rust/$(basename "$f")"; fi
 	done
-	for d in rust/kernel rust/helpers tools/testing/selftests; do
+	for f in rust/memory_block/*.rs; do
+		if [ -e "$f" ]; then echo "$f drivers/base/memory_rust/memory_block/$(basename "$f")"; fi
+	done
+	for d in rust/kernel rust/helpers include tools/testing/selftests; do
 		if [ -d "$d" ]; then find "$d" -type f | sort | sed 's/.*/& &/'; fi
 	done
 	for f in Documentation/*.rst; do

@@ -11,6 +11,7 @@
 
 use super::block::MemoryGroup;
 use super::block::{BlockState, LockedBlock};
+use super::notifier::Veto;
 use crate::{bindings, c_str, error::to_result, prelude::*, str::CStr, types::Opaque};
 use core::{marker::PhantomData, ptr};
 
@@ -220,10 +221,19 @@ impl Zone {
         unsafe { (*(*self.0.get()).zone_pgdat).node_id }
     }
 
+    /// The number of zone types (`MAX_NR_ZONES`): [`Zone::idx`] is below it.
+    pub const MAX_NR_ZONES: usize = bindings::zone_type___MAX_NR_ZONES as usize;
+
+    /// Returns the zone's type (`zone_idx()`): its index in its node, the same for the zones of
+    /// a type on every node.
+    pub fn idx(&self) -> usize {
+        // SAFETY: `self` is a zone of a `pg_data_t` (type invariant).
+        unsafe { bindings::zone_idx(self.as_raw()) as usize }
+    }
+
     /// Returns whether this is the node's `ZONE_MOVABLE`.
     pub fn is_movable(&self) -> bool {
-        // SAFETY: `self` is a zone of a `pg_data_t` (type invariant).
-        unsafe { bindings::zone_idx(self.as_raw()) == bindings::zone_type_ZONE_MOVABLE as i32 }
+        self.idx() == bindings::zone_type_ZONE_MOVABLE as usize
     }
 
     /// Returns the pages present in the zone (`present_pages`), changed by onlining and
@@ -364,6 +374,35 @@ fn check_zone(mem: &LockedBlock<'_>, zone: &Zone) -> Result {
     Ok(())
 }
 
+/// A failed online or offline of a memory block: the error returned to the caller, and why, as
+/// far as known.
+#[derive(Clone, Copy, Debug)]
+pub struct Failure {
+    /// The error.
+    pub error: Error,
+    /// The memory notifier callback that vetoed an event of the operation.
+    pub veto: Option<Veto>,
+    /// Core mm's reason for failing `offline_pages()`, e.g. `failure to isolate range`
+    /// (`notifier failure` for a veto).
+    pub core_mm: Option<&'static CStr>,
+}
+
+impl From<Error> for Failure {
+    fn from(error: Error) -> Self {
+        Self {
+            error,
+            veto: None,
+            core_mm: None,
+        }
+    }
+}
+
+impl From<Failure> for Error {
+    fn from(failure: Failure) -> Self {
+        failure.error
+    }
+}
+
 /// Onlines the offline block `mem` into `zone` (the core of `memory_block_online()`, after the
 /// zone was chosen): under `mem_hotplug_lock`, `MEM_PREPARE_ONLINE`, the initialisation of a
 /// memmap_on_memory block's vmemmap, core mm's `online_pages()` (`MEM_GOING_ONLINE`,
@@ -371,41 +410,52 @@ fn check_zone(mem: &LockedBlock<'_>, zone: &Zone) -> Result {
 /// `MEM_FINISH_OFFLINE` after a failure. On success the block is online in `zone`.
 ///
 /// Fails with `EINVAL` if the block is not offline or `zone` is not a zone of its node (an
-/// online policy is free code), and with the errno of a vetoing notifier or of core mm.
-pub fn online_block(mem: &LockedBlock<'_>, zone: &'static Zone) -> Result {
-    use super::notifier::{notify, Action};
+/// online policy is free code), and with the errno of a vetoing notifier (whose callback the
+/// failure names) or of core mm.
+pub fn online_block(mem: &LockedBlock<'_>, zone: &'static Zone) -> Result<(), Failure> {
+    use super::notifier::{notify, record_veto, Action};
 
     if mem.state() != BlockState::Offline || mem.zone().is_some() {
-        return Err(EINVAL);
+        return Err(EINVAL.into());
     }
     check_zone(mem, zone)?;
     let pfns = mem.pfns();
     let lock = MemHotplugGuard::begin();
-    // A veto of MEM_PREPARE_ONLINE ends the operation without further events.
-    notify(&lock, Action::PrepareOnline, mem)?;
-    // The vmemmap of a memmap_on_memory block is initialised and accounted at online time, so
-    // that it belongs to the same zone as the memory it describes.
-    let onlined = init_memmap_on_memory(&lock, mem, zone).and_then(|()| {
-        // SAFETY: `mem_hotplug_lock` is held for write; the range is the memory of a
-        // registered, offline block whose device lock is held (so it cannot go away or change
-        // state) and whose vmemmap is initialised; `zone` is a zone of the block's node.
-        let ret = to_result(unsafe {
-            bindings::online_pages(
-                pfns.memory_start_pfn(),
-                pfns.memory_nr_pages(),
-                zone.as_raw(),
-                group_ptr(mem.group()),
-            )
+    let (ret, veto) = record_veto(&lock, || {
+        // A veto of MEM_PREPARE_ONLINE ends the operation without further events.
+        notify(&lock, Action::PrepareOnline, mem)?;
+        // The vmemmap of a memmap_on_memory block is initialised and accounted at online time,
+        // so that it belongs to the same zone as the memory it describes.
+        let onlined = init_memmap_on_memory(&lock, mem, zone).and_then(|()| {
+            // SAFETY: `mem_hotplug_lock` is held for write; the range is the memory of a
+            // registered, offline block whose device lock is held (so it cannot go away or
+            // change state) and whose vmemmap is initialised; `zone` is a zone of the block's
+            // node.
+            let ret = to_result(unsafe {
+                bindings::online_pages(
+                    pfns.memory_start_pfn(),
+                    pfns.memory_nr_pages(),
+                    zone.as_raw(),
+                    group_ptr(mem.group()),
+                )
+            });
+            if ret.is_err() {
+                deinit_memmap_on_memory(&lock, mem);
+            }
+            ret
         });
-        if ret.is_err() {
-            deinit_memmap_on_memory(&lock, mem);
+        if onlined.is_err() {
+            // The return value of MEM_FINISH_OFFLINE is ignored.
+            let _ = notify(&lock, Action::FinishOffline, mem);
         }
-        ret
+        onlined
     });
-    if let Err(e) = onlined {
-        // The return value of MEM_FINISH_OFFLINE is ignored.
-        let _ = notify(&lock, Action::FinishOffline, mem);
-        return Err(e);
+    if let Err(error) = ret {
+        return Err(Failure {
+            error,
+            veto,
+            core_mm: None,
+        });
     }
     // Accounted once onlining succeeded: the zone is populated now.
     adjust_present_page_count(&lock, mem, true);
@@ -420,33 +470,45 @@ pub fn online_block(mem: &LockedBlock<'_>, zone: &'static Zone) -> Result {
 /// `MEM_FINISH_OFFLINE`. The block reads `going-offline` meanwhile, and offline on success.
 ///
 /// Fails with `EINVAL` if the block is not online or its memory is not in one zone of one node
-/// (it cannot be offlined), and with the errno of core mm.
-pub fn offline_block(mem: &LockedBlock<'_>) -> Result {
-    use super::notifier::{notify, Action};
+/// (it cannot be offlined), and with the errno of core mm, with its reason and the callback that
+/// vetoed `MEM_GOING_OFFLINE`, if one did.
+pub fn offline_block(mem: &LockedBlock<'_>) -> Result<(), Failure> {
+    use super::notifier::{notify, record_veto, Action};
 
     if mem.state() != BlockState::Online {
-        return Err(EINVAL);
+        return Err(EINVAL.into());
     }
     mem.set_state(BlockState::GoingOffline);
-    let ret = (|| {
+    let ret = (|| -> Result<(), Failure> {
         let zone = mem.zone().ok_or(EINVAL)?;
         let pfns = mem.pfns();
         let lock = MemHotplugGuard::begin();
         adjust_present_page_count(&lock, mem, false);
-        // SAFETY: `mem_hotplug_lock` is held for write; the range is the memory of a
-        // registered, online block whose device lock is held, in `zone`; `offline_pages()`
-        // checks that the range is online in one zone.
-        let ret = to_result(unsafe {
-            bindings::offline_pages(
-                pfns.memory_start_pfn(),
-                pfns.memory_nr_pages(),
-                zone.as_raw(),
-                group_ptr(mem.group()),
-            )
+        let mut reason: *const crate::ffi::c_char = ptr::null();
+        let (ret, veto) = record_veto(&lock, || {
+            // SAFETY: `mem_hotplug_lock` is held for write; the range is the memory of a
+            // registered, online block whose device lock is held, in `zone`;
+            // `offline_pages()` checks that the range is online in one zone; `reason` is
+            // valid for writes.
+            to_result(unsafe {
+                bindings::offline_pages(
+                    pfns.memory_start_pfn(),
+                    pfns.memory_nr_pages(),
+                    zone.as_raw(),
+                    group_ptr(mem.group()),
+                    &mut reason,
+                )
+            })
         });
-        if let Err(e) = ret {
+        if let Err(error) = ret {
             adjust_present_page_count(&lock, mem, true);
-            return Err(e);
+            // SAFETY: `offline_pages()` sets `reason` to null or to a static string.
+            let core_mm = (!reason.is_null()).then(|| unsafe { CStr::from_char_ptr(reason) });
+            return Err(Failure {
+                error,
+                veto,
+                core_mm,
+            });
         }
         deinit_memmap_on_memory(&lock, mem);
         mem.set_zone(None);

@@ -41,6 +41,8 @@ use crate::{
     prelude::*,
     types::Opaque,
 };
+#[cfg(CONFIG_MEMORY_HOTPLUG_RUST)]
+use core::sync::atomic::{AtomicPtr, Ordering};
 use core::{ffi::c_void, ptr};
 
 /// Notifier priorities of the in-tree users, from `include/linux/memory.h`.
@@ -397,7 +399,7 @@ pub(crate) fn notify(
 /// callback before any Rust code runs.
 #[cfg(CONFIG_MEMORY_HOTPLUG_RUST)]
 pub mod chain {
-    use crate::{bindings, ffi::c_ulong};
+    use crate::{bindings, error::to_result, ffi::c_ulong};
     use core::{ffi::c_void, ptr};
 
     extern "C" {
@@ -427,17 +429,121 @@ pub mod chain {
         };
     }
 
-    /// `memory_notify()`: calls the chain with event `val` and payload `v`.
+    /// `memory_notify()`: calls the chain with event `val` and payload `v`, fires the
+    /// `memory_block:memory_notify` trace event and, if a callback vetoed the event, records it
+    /// for the current thread's `record_veto()`.
     ///
     /// # Safety
     ///
     /// `v` must point to a `struct memory_notify` valid for event `val`; the caller must not
     /// hold locks the callbacks take (it holds `mem_hotplug_lock` for write).
     pub unsafe fn call(val: c_ulong, v: *mut c_void) -> i32 {
+        let mut stopped_by: bindings::notifier_fn_t = None;
         // SAFETY: The chain head is statically initialised; the payload is valid (safety
-        // requirements).
-        unsafe {
-            bindings::blocking_notifier_call_chain(ptr::addr_of_mut!(memory_chain), val, v.cast())
+        // requirements); `stopped_by` is valid for writes.
+        let ret = unsafe { bindings::memory_chain_call(val, v, &mut stopped_by) };
+        let callback = stopped_by.map_or(0, |f| f as usize);
+        // SAFETY: `v` points to a valid `struct memory_notify` (safety requirements).
+        let range = unsafe {
+            let arg = v.cast::<bindings::memory_notify>();
+            ((*arg).start_pfn, (*arg).nr_pages)
+        };
+        // SAFETY: Pure function.
+        let result = to_result(unsafe { bindings::notifier_to_errno(ret) });
+        crate::memory::trace::memory_notify(val, range, result, callback);
+        // A veto stops the chain with an errno; NOTIFY_STOP only hides the event from the
+        // callbacks of lower priority.
+        match super::Action::from_raw(val) {
+            Some(action) if callback != 0 && result.is_err() && action.is_vetoable() => {
+                super::veto_recorded(super::Veto { action, callback })
+            }
+            _ => {}
         }
+        ret
+    }
+}
+
+/// A callback of the memory notifier chain that vetoed an event.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Veto {
+    /// The event it vetoed.
+    pub action: Action,
+    /// The address of the callback (its `notifier_call`).
+    pub callback: usize,
+}
+
+impl Veto {
+    /// Writes the callback's symbol as `%ps` prints it (`name`, `name [module]`, or the address
+    /// if it has none) into `buf`, truncated to fit, and returns what was written. Resolve it
+    /// while the callback's module is known to be loaded (its symbol goes with it).
+    pub fn callback_name<'a>(&self, buf: &'a mut [u8]) -> &'a [u8] {
+        if buf.is_empty() {
+            return buf;
+        }
+        // SAFETY: `buf` is valid for writes of `buf.len()` bytes, which `snprintf()` does not
+        // exceed (it NUL-terminates within them); `%ps` takes one pointer, which it only looks
+        // up among the kernel's symbols.
+        let n = unsafe {
+            bindings::snprintf(
+                buf.as_mut_ptr().cast(),
+                buf.len(),
+                crate::c_str!("%ps").as_char_ptr(),
+                self.callback as *const c_void,
+            )
+        };
+        let len = usize::try_from(n).unwrap_or(0).min(buf.len() - 1);
+        &buf[..len]
+    }
+}
+
+/// The thread that records vetoes ([`record_veto`]), or null.
+#[cfg(CONFIG_MEMORY_HOTPLUG_RUST)]
+static VETO_OWNER: AtomicPtr<bindings::task_struct> = AtomicPtr::new(ptr::null_mut());
+
+/// Where the vetoes of [`VETO_OWNER`]'s chain calls go while it records them.
+#[cfg(CONFIG_MEMORY_HOTPLUG_RUST)]
+static VETO_SLOT: AtomicPtr<Option<Veto>> = AtomicPtr::new(ptr::null_mut());
+
+/// Runs `f` and returns, with its result, the last callback that vetoed an event of the memory
+/// notifier chain sent by this thread during `f` (core mm's `online_pages()` and
+/// `offline_pages()` tell only the errno).
+///
+/// `mem_hotplug_lock` serialises the recordings: only the thread that holds it publishes and
+/// restores the slot, and the guard proving it cannot be sent or shared (it is `!Send` and
+/// `!Sync`), so two recordings never interleave; the current thread's identity keeps chain
+/// calls of other threads (which would have to call `memory_notify()` without that lock) out of
+/// the slot.
+#[cfg(CONFIG_MEMORY_HOTPLUG_RUST)]
+pub(crate) fn record_veto<R>(
+    _lock: &super::hotplug::MemHotplugGuard,
+    f: impl FnOnce() -> R,
+) -> (R, Option<Veto>) {
+    let mut veto = None;
+    // SAFETY: Returns the current task, which outlives this function.
+    let me = unsafe { bindings::get_current() };
+    // Nested recordings of the same thread restore the outer one.
+    let outer_slot = VETO_SLOT.swap(&mut veto, Ordering::Relaxed);
+    let outer_owner = VETO_OWNER.swap(me, Ordering::Relaxed);
+    let ret = f();
+    VETO_OWNER.store(outer_owner, Ordering::Relaxed);
+    VETO_SLOT.store(outer_slot, Ordering::Relaxed);
+    (ret, veto)
+}
+
+/// Records `veto` for the current thread if it is recording ([`record_veto`]).
+#[cfg(CONFIG_MEMORY_HOTPLUG_RUST)]
+fn veto_recorded(veto: Veto) {
+    // SAFETY: Returns the current task.
+    let me = unsafe { bindings::get_current() };
+    if VETO_OWNER.load(Ordering::Relaxed) != me {
+        return;
+    }
+    // Only the owner publishes and unpublishes the slot, in program order around `f`, so this
+    // thread reads its own live slot.
+    let slot = VETO_SLOT.load(Ordering::Relaxed);
+    // SAFETY: `slot` is the `veto` of the `record_veto` frame of this thread that is running
+    // (see above); nothing else accesses it meanwhile.
+    if let Some(slot) = unsafe { slot.as_mut() } {
+        *slot = Some(veto);
     }
 }

@@ -98,6 +98,12 @@ pub trait Subsystem: 'static {
     /// memory blocks. Called once, from `driver_init()`, before any initcall.
     fn dev_init(subsys: &'static Subsys);
 
+    /// Called once from a late initcall of the driver's C glue, when debugfs and tracefs are
+    /// up: creates what must wait for them. An error is reported by the initcall core only.
+    fn late_init() -> Result {
+        Ok(())
+    }
+
     /// The bus `online` callback, called by `device_online()` with the device lock held.
     fn online(mem: &LockedBlock<'_>) -> Result;
 

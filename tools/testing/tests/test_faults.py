@@ -396,13 +396,19 @@ def _dimm_ops(run, attr, base):
                         "all its files or not at all; every DIMM can be ejected", bad)
 
 
+def _warn_at(path, start, needle):
+    """"PATH:N " of the first line containing `needle` in the function whose first line
+    starts with `start`, in the tree: what a WARN there prints (C after "at ", Rust after
+    the tree's absolute path), whatever the patches moved."""
+    lines = open(os.path.join(CACHE, "src", path)).read().split("\n")
+    first = next(i for i, ln in enumerate(lines) if ln.startswith(start))
+    n = next(i for i in range(first, first + 40) if needle in lines[i])
+    return f"{path}:{n + 1} "
+
+
 def _add_pages_warn():
-    """"at arch/x86/mm/init_64.c:N" of add_pages()'s WARN_ON_ONCE(ret) in the tree."""
-    path = os.path.join(CACHE, "src", "arch/x86/mm/init_64.c")
-    lines = open(path).read().split("\n")
-    start = next(i for i, ln in enumerate(lines) if ln.startswith("int add_pages("))
-    n = next(i for i in range(start, start + 20) if "WARN_ON_ONCE(ret);" in lines[i])
-    return f"at arch/x86/mm/init_64.c:{n + 1} "
+    """add_pages()' WARN_ON_ONCE(ret)."""
+    return _warn_at("arch/x86/mm/init_64.c", "int add_pages(", "WARN_ON_ONCE(ret);")
 
 
 @test(variants=("c", "rust", "rust-mod", "debug"), compare=("c", "rust"))
@@ -430,12 +436,15 @@ def fault_injection(case, variant):
     # register_memory_resource() reports -EEXIST; ACPI takes -EEXIST for memory the kernel
     # already has and binds the device with none added. Its eject then removes a range
     # that was never added: WARN_ON_ONCE(!mem) in remove_memory_block_devices()
-    # (C: memory.c:923; Rust: the same check, memory_block.rs:138) and
+    # (C: memory.c; Rust: the same check, in remove_range() of memory_block.rs) and
     # !valid_section() in sparse_remove_section(). (probe shows the same -EEXIST.) These
     # are allowed in the DIMM phase only.
-    eject_warns = ("at drivers/base/memory.c:923 ",
-                   "drivers/base/memory_rust/memory_block.rs:138 ",
-                   "at mm/sparse-vmemmap.c:809 ")
+    eject_warns = (_warn_at("drivers/base/memory.c", "void remove_memory_block_devices(",
+                            "WARN_ON_ONCE(!mem)"),
+                   _warn_at("drivers/base/memory_rust/memory_block.rs", "    fn remove_range(",
+                            "warn_on_once!(expected != ids.end)"),
+                   _warn_at("mm/sparse-vmemmap.c", "void sparse_remove_section(",
+                            "WARN_ON_ONCE(!valid_section(ms))"))
     with VM(variant, mem=2048 * MiB, slots=16, maxmem=32 << 30, allowed=(_add_pages_warn(),),
             append="memhp_default_state=offline memory_hotplug.memmap_on_memory=1") as vm:
         load_policy(vm)

@@ -172,6 +172,16 @@ macro_rules! memory_block_subsys {
             const _: [unsafe extern "C" fn(); 2] = [memory_dev_init, __b::memory_dev_init];
 
             #[no_mangle]
+            unsafe extern "C" fn memory_subsys_late_init() -> c_int {
+                $crate::error::from_result(|| {
+                    <$t as __s::Subsystem>::late_init()?;
+                    Ok(0)
+                })
+            }
+            const _: [unsafe extern "C" fn() -> c_int; 2] =
+                [memory_subsys_late_init, __b::memory_subsys_late_init];
+
+            #[no_mangle]
             unsafe extern "C" fn mhp_online_type_from_str(s: *const c_char) -> c_int {
                 // SAFETY: C contract of the function.
                 unsafe { __abi::mhp_online_type_from_str::<$t>(s) }

@@ -1,0 +1,326 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! What the driver did, beyond what C tells: every online and offline of a memory block is
+//! traced (`memory_block:memory_block_online`, `memory_block:memory_block_offline`), counted per
+//! zone type (the zones of that type on all nodes together) with its duration
+//! (`/sys/kernel/debug/memory_block/stats`), and, if it failed, logged with its reason
+//! (`/sys/kernel/debug/memory_block/failures`).
+//!
+//! The reason of a failure is core mm's reason for failing `offline_pages()` and the memory
+//! notifier callback that vetoed the operation, where there is one.
+
+use core::fmt::Write;
+use kernel::{
+    c_str,
+    error::Error,
+    memory::{
+        hotplug::{Failure, OnlineType, Zone},
+        notifier::Action,
+        trace,
+    },
+    prelude::*,
+    seq_file::SeqFile,
+    str::CStr,
+    sync::Mutex,
+    time::Ktime,
+};
+
+/// The number of recent failures kept.
+const FAILURES_KEPT: usize = 64;
+
+/// The bytes kept of a vetoing callback's symbol (`name [module]`).
+const SYMBOL_KEPT: usize = 96;
+
+/// The distinct errnos counted per zone type and operation; others count as `other`.
+const ERRNOS_KEPT: usize = 6;
+
+/// An online or an offline.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Op {
+    Online,
+    Offline,
+}
+
+impl Op {
+    fn name(self) -> &'static str {
+        match self {
+            Op::Online => "online",
+            Op::Offline => "offline",
+        }
+    }
+}
+
+/// A failed online or offline, with the vetoing callback's symbol resolved when it was logged
+/// (its module may be gone when the log is read).
+struct Logged {
+    id: usize,
+    op: Op,
+    error: Error,
+    core_mm: Option<&'static CStr>,
+    veto: Option<(Action, [u8; SYMBOL_KEPT], usize)>,
+}
+
+impl Logged {
+    fn new(id: usize, op: Op, failure: &Failure) -> Self {
+        let veto = failure.veto.map(|veto| {
+            let mut name = [0; SYMBOL_KEPT];
+            let len = veto.callback_name(&mut name).len();
+            (veto.action, name, len)
+        });
+        Self {
+            id,
+            op,
+            error: failure.error,
+            core_mm: failure.core_mm,
+            veto,
+        }
+    }
+
+    /// `memoryN online|offline ERRNO`, then `: ` and the reason where one is known: core mm's,
+    /// the veto (`EVENT vetoed by SYMBOL`), or both (`notifier failure (EVENT vetoed by ...)`).
+    fn show(&self, m: &mut SeqFile) -> Result {
+        write!(m, "memory{} {} ", self.id, self.op.name())?;
+        write_errno(m, self.error)?;
+        if let Some(reason) = self.core_mm {
+            write!(m, ": {}", reason.to_str()?)?;
+        }
+        if let Some((action, name, len)) = &self.veto {
+            let name = core::str::from_utf8(&name[..*len]).unwrap_or("?");
+            let (open, close) = if self.core_mm.is_some() {
+                (" (", ")")
+            } else {
+                (": ", "")
+            };
+            write!(m, "{open}{} vetoed by {name}{close}", action.name())?;
+        }
+        writeln!(m)?;
+        Ok(())
+    }
+}
+
+/// The counts of one operation in one zone type.
+#[derive(Clone, Copy, Default)]
+struct OpStats {
+    ok: u64,
+    failed: u64,
+    total_ns: u64,
+    max_ns: u64,
+    /// Failures by errno (positive), in the order first seen.
+    errnos: [(i32, u64); ERRNOS_KEPT],
+    other_errnos: u64,
+}
+
+impl OpStats {
+    fn add(&mut self, result: &Result<(), Failure>, duration_ns: u64) {
+        self.total_ns = self.total_ns.saturating_add(duration_ns);
+        self.max_ns = self.max_ns.max(duration_ns);
+        let Err(failure) = result else {
+            self.ok += 1;
+            return;
+        };
+        self.failed += 1;
+        let errno = -failure.error.to_errno();
+        match self.errnos.iter_mut().find(|(e, n)| *e == errno || *n == 0) {
+            Some(slot) => *slot = (errno, slot.1 + 1),
+            None => self.other_errnos += 1,
+        }
+    }
+
+    /// `OK FAILED TOTAL_NS MAX_NS ERRNO:N,...` (`-` without failures).
+    fn show(&self, m: &mut SeqFile) -> Result {
+        write!(
+            m,
+            "{} {} {} {} ",
+            self.ok, self.failed, self.total_ns, self.max_ns
+        )?;
+        let mut sep = "";
+        for &(errno, n) in self.errnos.iter().filter(|(_, n)| *n != 0) {
+            write!(m, "{sep}")?;
+            write_errno(m, Error::from_errno(-errno))?;
+            write!(m, ":{n}")?;
+            sep = ",";
+        }
+        if self.other_errnos != 0 {
+            write!(m, "{sep}other:{}", self.other_errnos)?;
+            sep = ",";
+        }
+        writeln!(m, "{}", if sep.is_empty() { "-" } else { "" })?;
+        Ok(())
+    }
+}
+
+/// The counts of a zone type.
+#[derive(Clone, Copy, Default)]
+struct ZoneStats {
+    name: Option<&'static CStr>,
+    online: OpStats,
+    offline: OpStats,
+}
+
+/// The driver's history: counts per zone type, and the recent failures.
+///
+/// # Invariants
+///
+/// `zones` has `Zone::MAX_NR_ZONES + 1` entries (the last for operations that found no zone).
+/// The failure numbered `n` (from 0, in the order logged) is `failures[n % FAILURES_KEPT]`
+/// until failure `n + FAILURES_KEPT` replaces it; `failures` grows to `FAILURES_KEPT` entries
+/// in its preallocated capacity.
+pub(crate) struct History {
+    zones: KVec<ZoneStats>,
+    failures: KVec<Logged>,
+    /// The number of failures logged since boot.
+    logged: u64,
+}
+
+impl History {
+    /// Allocates the history; its records do not allocate.
+    pub(crate) fn new() -> Result<Self> {
+        let mut zones = KVec::with_capacity(Zone::MAX_NR_ZONES + 1, GFP_KERNEL)?;
+        for _ in 0..=Zone::MAX_NR_ZONES {
+            zones.push(ZoneStats::default(), GFP_KERNEL)?;
+        }
+        // INVARIANT: One entry per zone type and one more; no failure yet.
+        Ok(Self {
+            zones,
+            failures: KVec::with_capacity(FAILURES_KEPT, GFP_KERNEL)?,
+            logged: 0,
+        })
+    }
+
+    fn record(
+        &mut self,
+        op: Op,
+        zone: Option<&'static Zone>,
+        result: &Result<(), Failure>,
+        duration_ns: u64,
+        logged: Option<Logged>,
+    ) {
+        let stats = &mut self.zones[zone.map_or(Zone::MAX_NR_ZONES, Zone::idx)];
+        stats.name = Some(zone.map_or(c_str!("none"), Zone::name));
+        match op {
+            Op::Online => stats.online.add(result, duration_ns),
+            Op::Offline => stats.offline.add(result, duration_ns),
+        }
+        let Some(logged) = logged else { return };
+        let i = (self.logged % FAILURES_KEPT as u64) as usize;
+        if i < self.failures.len() {
+            self.failures[i] = logged;
+        } else if self.failures.push(logged, GFP_KERNEL).is_err() {
+            // Within the preallocated capacity: it does not allocate, so it cannot fail.
+            return;
+        }
+        // INVARIANT: Failure number `logged` went to its slot.
+        self.logged += 1;
+    }
+
+    /// Writes the kept failures, oldest first, one per line (see [`Logged::show`]).
+    pub(crate) fn show_failures(&self, m: &mut SeqFile) -> Result {
+        let start = (self.logged % FAILURES_KEPT as u64) as usize % self.failures.len().max(1);
+        let (newer, older) = self.failures.split_at(start);
+        for logged in older.iter().chain(newer) {
+            logged.show(m)?;
+        }
+        Ok(())
+    }
+
+    /// Writes the counts, one line per zone type and operation that has any.
+    pub(crate) fn show_stats(&self, m: &mut SeqFile) -> Result {
+        writeln!(m, "zone op ok failed total_ns max_ns failures_by_errno")?;
+        for zone in self.zones.iter() {
+            let Some(name) = zone.name else { continue };
+            for (op, stats) in [(Op::Online, &zone.online), (Op::Offline, &zone.offline)] {
+                if stats.ok + stats.failed != 0 {
+                    write!(m, "{} {} ", name.to_str()?, op.name())?;
+                    stats.show(m)?;
+                }
+            }
+        }
+        writeln!(m, "failures_logged {}", self.logged)?;
+        Ok(())
+    }
+}
+
+/// Writes the name of `error` (`EBUSY`), or its negative number if it has none.
+fn write_errno(m: &mut SeqFile, error: Error) -> Result {
+    match error.name() {
+        Some(name) => write!(m, "{}", name.to_str()?)?,
+        None => write!(m, "{}", error.to_errno())?,
+    }
+    Ok(())
+}
+
+/// Measures an online or an offline.
+pub(crate) struct Timer(Ktime);
+
+impl Timer {
+    pub(crate) fn start() -> Self {
+        Self(Ktime::ktime_get())
+    }
+
+    fn elapsed_ns(&self) -> u64 {
+        (Ktime::ktime_get() - self.0).to_ns().max(0) as u64
+    }
+}
+
+/// What is known of an online or an offline when it ends.
+pub(crate) struct Done<'a> {
+    pub(crate) id: usize,
+    pub(crate) pfns: (usize, usize),
+    pub(crate) zone: Option<&'static Zone>,
+    pub(crate) result: &'a Result<(), Failure>,
+}
+
+impl Done<'_> {
+    /// Counts the operation and logs it if it failed.
+    fn record(&self, history: &Mutex<History>, op: Op, duration_ns: u64) {
+        // Resolved before the lock is taken.
+        let logged = self
+            .result
+            .as_ref()
+            .err()
+            .map(|f| Logged::new(self.id, op, f));
+        history
+            .lock()
+            .record(op, self.zone, self.result, duration_ns, logged);
+    }
+}
+
+/// Traces, counts and, on failure, logs an online requested as `online_type`.
+pub(crate) fn online_done(
+    history: &Mutex<History>,
+    timer: Timer,
+    online_type: OnlineType,
+    done: Done<'_>,
+) {
+    let duration_ns = timer.elapsed_ns();
+    trace::memory_block_online(
+        done.id,
+        done.pfns,
+        online_type,
+        done.zone,
+        (*done.result).map_err(Error::from),
+        duration_ns,
+    );
+    done.record(history, Op::Online, duration_ns);
+}
+
+/// Traces, counts and, on failure, logs an offline.
+pub(crate) fn offline_done(history: &Mutex<History>, timer: Timer, done: Done<'_>) {
+    let duration_ns = timer.elapsed_ns();
+    let reason = match done.result {
+        Err(Failure {
+            core_mm: Some(reason),
+            ..
+        }) => reason,
+        _ => c_str!(""),
+    };
+    trace::memory_block_offline(
+        done.id,
+        done.pfns,
+        done.zone,
+        (*done.result).map_err(Error::from),
+        reason,
+        duration_ns,
+    );
+    done.record(history, Op::Offline, duration_ns);
+}
