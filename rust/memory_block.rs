@@ -76,6 +76,7 @@ static STATE: LateInit<State> = LateInit::new();
 struct Debugfs {
     _failures: debugfs::File<FailuresFile>,
     _stats: debugfs::File<StatsFile>,
+    _policy: debugfs::File<PolicyFile>,
 }
 
 static DEBUGFS: LateInit<Debugfs> = LateInit::new();
@@ -97,6 +98,99 @@ struct StatsFile;
 impl debugfs::FileOps for StatsFile {
     fn show(&self, m: &mut SeqFile) -> Result {
         state().history.lock().show_stats(m)
+    }
+}
+
+/// `policy`: the online policy, what it decides with, the memory groups, and each block: the
+/// zone of an online one, and for an offline one the zone a plain `online` would choose now,
+/// with why.
+struct PolicyFile;
+
+#[vtable]
+impl debugfs::FileOps for PolicyFile {
+    fn show(&self, m: &mut SeqFile) -> Result {
+        let st = state();
+        policy::show(m)?;
+        st.show_groups(m)?;
+        let mut next = 0;
+        // Like `valid_zones`, without a lock: the answer is the one a read of `valid_zones`
+        // would give now.
+        while let Some((id, mem)) = st.blocks.find(next) {
+            write!(m, "memory{id}")?;
+            if let Some(gid) = mem.group().and_then(|g| st.group_id(g)) {
+                write!(m, " (group {gid})")?;
+            }
+            if mem.state() == BlockState::Offline {
+                let (start_pfn, nr_pages) = st.pfn_range(&mem);
+                let mut why = Line::new();
+                let zone = policy::explain_zone_for_online(
+                    mem.nid(),
+                    mem.group(),
+                    start_pfn,
+                    nr_pages,
+                    &mut why,
+                );
+                let (why, cut) = why.text();
+                match zone {
+                    Ok(zone) => writeln!(m, ": {} ({why}{cut})", zone.name())?,
+                    Err(e) => {
+                        write!(m, ": ")?;
+                        history::write_errno(m, e)?;
+                        writeln!(m, " ({why}{cut})")?
+                    }
+                }
+            } else {
+                // An online block's zone, as `valid_zones` shows it.
+                match (mem.state(), mem.zone()) {
+                    (BlockState::Online, Some(zone)) => writeln!(m, ": online {}", zone.name())?,
+                    (BlockState::Online, None) => writeln!(m, ": online none")?,
+                    _ => writeln!(m, ": going-offline")?,
+                }
+            }
+            match id.checked_add(1) {
+                Some(n) => next = n,
+                None => break,
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A line of text in a fixed buffer, cut short with `...` if it does not fit.
+struct Line {
+    buf: [u8; 256],
+    len: usize,
+    cut: bool,
+}
+
+impl Line {
+    fn new() -> Self {
+        Self {
+            buf: [0; 256],
+            len: 0,
+            cut: false,
+        }
+    }
+
+    /// The text that fit, then `...` if some did not.
+    fn text(&self) -> (&str, &'static str) {
+        // Whole `str`s are copied in, so only the last character can be cut.
+        let text = match core::str::from_utf8(&self.buf[..self.len]) {
+            Ok(s) => s,
+            Err(e) => core::str::from_utf8(&self.buf[..e.valid_up_to()]).unwrap_or(""),
+        };
+        (text, if self.cut { "..." } else { "" })
+    }
+}
+
+impl Write for Line {
+    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+        let room = self.buf.len() - self.len;
+        let n = s.len().min(room);
+        self.buf[self.len..self.len + n].copy_from_slice(&s.as_bytes()[..n]);
+        self.len += n;
+        self.cut |= n < s.len();
+        Ok(())
     }
 }
 
@@ -195,6 +289,38 @@ impl State {
     }
 
     /// Checks that `[start, start + size)` is block aligned, as core mm guarantees.
+    /// Returns the id of the registered group `group`.
+    fn group_id(&self, group: &MemoryGroup) -> Option<i32> {
+        let groups = self.groups.lock();
+        groups
+            .iter()
+            .find(|(_, g)| core::ptr::eq(&***g, group))
+            .map(|(id, _)| *id)
+    }
+
+    /// Writes a line per memory group: its node, kind and present pages.
+    fn show_groups(&self, m: &mut SeqFile) -> Result {
+        let mib = |pages: usize| (pages << PAGE_SHIFT) >> 20;
+        // Writing to a `seq_file` does not sleep.
+        let groups = self.groups.lock();
+        for (id, g) in groups.iter() {
+            write!(m, "group {id}: node {} ", g.nid())?;
+            match g.kind() {
+                GroupKind::Static { max_pages } => write!(m, "static {}M", mib(max_pages))?,
+                GroupKind::Dynamic { unit_pages } => {
+                    write!(m, "dynamic unit {}M", mib(unit_pages))?
+                }
+            }
+            writeln!(
+                m,
+                ": kernel {}M movable {}M",
+                mib(g.present_kernel_pages()),
+                mib(g.present_movable_pages())
+            )?;
+        }
+        Ok(())
+    }
+
     fn check_aligned(&self, start: usize, size: usize) -> Result {
         let mask = self.block_size() - 1;
         if kernel::warn_on_once!(start & mask != 0 || size & mask != 0) {
@@ -427,9 +553,11 @@ impl Subsystem for MemoryBlocks {
         let dir = debugfs::Dir::new(kernel::c_str!("memory_block"))?;
         let failures = Arc::new(FailuresFile, GFP_KERNEL)?;
         let stats = Arc::new(StatsFile, GFP_KERNEL)?;
+        let policy = Arc::new(PolicyFile, GFP_KERNEL)?;
         let files = Debugfs {
             _failures: debugfs::File::new(&dir, kernel::c_str!("failures"), 0o400, failures)?,
             _stats: debugfs::File::new(&dir, kernel::c_str!("stats"), 0o400, stats)?,
+            _policy: debugfs::File::new(&dir, kernel::c_str!("policy"), 0o400, policy)?,
         };
         DEBUGFS.init::<Error>(files)?;
         Ok(())

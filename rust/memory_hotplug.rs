@@ -24,7 +24,7 @@ use kernel::{
     memory::{
         block::{GroupKind, MemoryGroup},
         hotplug::{section, OnlineType, Zone, NUMA_NO_NODE},
-        policy::{OnlinePolicy, Registration},
+        policy::{OnlinePolicy, Registration, Why},
     },
     module_param::ParamOps,
     prelude::*,
@@ -193,6 +193,15 @@ struct Stats {
 }
 
 impl Stats {
+    /// Counts the populated zones of node `nid`, or of all nodes for `NUMA_NO_NODE`.
+    fn of(nid: i32) -> Self {
+        let mut stats = Stats::default();
+        Zone::for_each_populated((nid != NUMA_NO_NODE).then_some(nid), |zone| {
+            stats.account_zone(zone)
+        });
+        stats
+    }
+
     /// Counts a populated zone: Movable present pages and CMA pages as movable, the boot-time
     /// pages of other zones as kernel.
     fn account_zone(&mut self, zone: &Zone) {
@@ -206,50 +215,103 @@ impl Stats {
     }
 }
 
-/// Returns whether `nr_pages` more Movable pages keep the MOVABLE:KERNEL ratio system-wide
-/// (`nid` = `NUMA_NO_NODE`) or on node `nid`, for memory of `group`
-/// (`auto_movable_can_online_movable()`).
-fn can_online_movable(
-    ratio: usize,
-    nid: i32,
-    group: Option<&MemoryGroup>,
-    nr_pages: usize,
-) -> bool {
-    let mut stats = Stats::default();
-    Zone::for_each_populated((nid != NUMA_NO_NODE).then_some(nid), |zone| {
-        stats.account_zone(zone)
-    });
+/// A number of pages, shown in MiB (or KiB if it is not a whole number of MiB).
+struct Size(usize);
 
-    // Kernel memory other dynamic groups (virtio-mem devices) need for their Movable memory,
-    // and their Movable memory, which is theirs alone.
-    let (mut req_kernel_early_pages, mut group_movable_pages) = (0usize, 0usize);
-    MemoryGroup::walk_dynamic(nid, group, |g| {
-        // A ratio of 0 is not supported while the policy is in use: skip the division by zero.
-        if let Some(required) = g
-            .present_movable_pages()
-            .wrapping_mul(100)
-            .checked_div(ratio)
-        {
-            let pages = required as isize - g.present_kernel_pages() as isize;
-            if pages > 0 {
-                req_kernel_early_pages += pages as usize;
-            }
-            group_movable_pages += g.present_movable_pages();
+impl core::fmt::Display for Size {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let kib = self.0.wrapping_mul(kernel::page::PAGE_SIZE / 1024);
+        if kib % 1024 == 0 {
+            write!(f, "{}M", kib / 1024)
+        } else {
+            write!(f, "{}K", kib)
         }
-        0
-    });
-    if stats.kernel_early_pages <= req_kernel_early_pages {
-        return false;
     }
-    let mut kernel_early_pages = stats.kernel_early_pages - req_kernel_early_pages;
-    let mut movable_pages = stats.movable_pages.wrapping_sub(group_movable_pages);
+}
 
-    // Kernel memory of a dynamic group allows more Movable memory in the same group.
-    if let Some(g) = group.filter(|g| g.is_dynamic()) {
-        kernel_early_pages = kernel_early_pages.wrapping_add(g.present_kernel_pages());
+/// The MOVABLE:KERNEL ratio check of `auto_movable_can_online_movable()`: `movable_pages +
+/// nr_pages <= ratio% of kernel_early_pages`, after the dynamic groups' share is taken out.
+struct RatioCheck {
+    /// `NUMA_NO_NODE` for the system-wide check.
+    nid: i32,
+    ratio: usize,
+    /// Kernel pages, without those other dynamic groups need for their Movable memory, or
+    /// `None` if they need all of it.
+    kernel_early_pages: Option<usize>,
+    /// Movable pages, without other dynamic groups' Movable memory.
+    movable_pages: usize,
+    nr_pages: usize,
+}
+
+impl RatioCheck {
+    /// Checks whether `nr_pages` more Movable pages keep the MOVABLE:KERNEL ratio system-wide
+    /// (`nid` = `NUMA_NO_NODE`) or on node `nid`, for memory of `group`.
+    fn new(ratio: usize, nid: i32, group: Option<&MemoryGroup>, nr_pages: usize) -> Self {
+        let stats = Stats::of(nid);
+
+        // Kernel memory other dynamic groups (virtio-mem devices) need for their Movable memory,
+        // and their Movable memory, which is theirs alone.
+        let (mut req_kernel_early_pages, mut group_movable_pages) = (0usize, 0usize);
+        MemoryGroup::walk_dynamic(nid, group, |g| {
+            // A ratio of 0 is not supported while the policy is in use: skip the division by
+            // zero.
+            if let Some(required) = g
+                .present_movable_pages()
+                .wrapping_mul(100)
+                .checked_div(ratio)
+            {
+                let pages = required as isize - g.present_kernel_pages() as isize;
+                if pages > 0 {
+                    req_kernel_early_pages += pages as usize;
+                }
+                group_movable_pages += g.present_movable_pages();
+            }
+            0
+        });
+        let kernel_early_pages = (stats.kernel_early_pages > req_kernel_early_pages).then(|| {
+            let pages = stats.kernel_early_pages - req_kernel_early_pages;
+            // Kernel memory of a dynamic group allows more Movable memory in the same group.
+            match group.filter(|g| g.is_dynamic()) {
+                Some(g) => pages.wrapping_add(g.present_kernel_pages()),
+                None => pages,
+            }
+        });
+        Self {
+            nid,
+            ratio,
+            kernel_early_pages,
+            movable_pages: stats.movable_pages.wrapping_sub(group_movable_pages),
+            nr_pages,
+        }
     }
-    movable_pages = movable_pages.wrapping_add(nr_pages);
-    movable_pages <= ratio.wrapping_mul(kernel_early_pages) / 100
+
+    /// Returns whether the pages may go to ZONE_MOVABLE.
+    fn passes(&self) -> bool {
+        self.kernel_early_pages.is_some_and(|kernel| {
+            self.movable_pages.wrapping_add(self.nr_pages) <= self.ratio.wrapping_mul(kernel) / 100
+        })
+    }
+}
+
+impl core::fmt::Display for RatioCheck {
+    /// `[node N: ]movable M + N <= R% of kernel K`, with `>` if the check fails.
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        if self.nid != NUMA_NO_NODE {
+            write!(f, "node {}: ", self.nid)?;
+        }
+        let Some(kernel) = self.kernel_early_pages else {
+            return write!(f, "other groups' movable memory needs all kernel memory");
+        };
+        let cmp = if self.passes() { "<=" } else { ">" };
+        write!(
+            f,
+            "movable {} + {} {cmp} {}% of kernel {}",
+            Size(self.movable_pages),
+            Size(self.nr_pages),
+            self.ratio,
+            Size(kernel)
+        )
+    }
 }
 
 /// The auto-movable decision (`auto_movable_zone_for_pfn()`).
@@ -258,6 +320,7 @@ fn auto_movable_zone(
     group: Option<&MemoryGroup>,
     start_pfn: usize,
     nr_pages: usize,
+    why: &mut Why<'_>,
 ) -> Result<&'static Zone> {
     let ratio = AUTO_MOVABLE_RATIO.load(Ordering::Relaxed) as usize;
     // The range the kernel zone is chosen for if Movable is not possible; like C, it is not
@@ -265,6 +328,7 @@ fn auto_movable_zone(
     let (mut pfn, mut pages) = (start_pfn, nr_pages);
     let kernel = |pfn, pages| Zone::for_pfn_range(OnlineType::OnlineKernel, nid, group, pfn, pages);
     if ratio == 0 {
+        why.note(format_args!("auto_movable_ratio is 0"));
         return kernel(pfn, pages);
     }
 
@@ -272,6 +336,10 @@ fn auto_movable_zone(
         // A static group (DIMM) is all Movable or all kernel.
         Some((g, GroupKind::Static { max_pages })) => {
             if g.present_kernel_pages() != 0 {
+                why.note(format_args!(
+                    "its static group has {} in kernel zones",
+                    Size(g.present_kernel_pages())
+                ));
                 return kernel(pfn, pages);
             }
             (max_pages, g.present_movable_pages())
@@ -284,7 +352,12 @@ fn auto_movable_zone(
             let mut online = 0;
             while pfn < end_pfn {
                 match section::online_zone_is_movable(pfn) {
-                    Some(false) => return kernel(pfn, pages),
+                    Some(false) => {
+                        why.note(format_args!(
+                            "its group's unit has memory in a kernel zone at pfn {pfn:#x}"
+                        ));
+                        return kernel(pfn, pages);
+                    }
                     Some(true) => online += section::PAGES,
                     None => {}
                 }
@@ -297,11 +370,17 @@ fn auto_movable_zone(
     };
     pages = max_pages.wrapping_sub(online_pages);
 
-    let numa_aware = cfg!(CONFIG_NUMA) && AUTO_MOVABLE_NUMA_AWARE.load(Ordering::Relaxed);
-    if !can_online_movable(ratio, NUMA_NO_NODE, group, pages)
-        || (numa_aware && !can_online_movable(ratio, nid, group, pages))
-    {
+    let system = RatioCheck::new(ratio, NUMA_NO_NODE, group, pages);
+    why.note(format_args!("{system}"));
+    if !system.passes() {
         return kernel(pfn, pages);
+    }
+    if cfg!(CONFIG_NUMA) && AUTO_MOVABLE_NUMA_AWARE.load(Ordering::Relaxed) {
+        let node = RatioCheck::new(ratio, nid, group, pages);
+        why.note(format_args!("; {node}"));
+        if !node.passes() {
+            return kernel(pfn, pages);
+        }
     }
     Zone::for_pfn_range(OnlineType::OnlineMovable, nid, group, start_pfn, nr_pages)
 }
@@ -316,13 +395,70 @@ impl OnlinePolicy for Policy {
         group: Option<&MemoryGroup>,
         start_pfn: usize,
         nr_pages: usize,
+        why: &mut Why<'_>,
     ) -> Result<&'static Zone> {
         if ONLINE_POLICY.load(Ordering::Relaxed) == AUTO_MOVABLE {
-            auto_movable_zone(nid, group, start_pfn, nr_pages)
+            auto_movable_zone(nid, group, start_pfn, nr_pages, why)
         } else {
             // contig-zones is what core mm does without a policy.
+            why.note(format_args!(
+                "contig-zones: core mm keeps the zones contiguous"
+            ));
             Zone::for_pfn_range(OnlineType::Online, nid, group, start_pfn, nr_pages)
         }
+    }
+
+    fn show(&self, w: &mut dyn core::fmt::Write) -> core::fmt::Result {
+        let policy = ONLINE_POLICY.load(Ordering::Relaxed) as usize;
+        write!(
+            w,
+            "policy: {} auto_movable_ratio={}",
+            POLICY_NAMES[policy],
+            AUTO_MOVABLE_RATIO.load(Ordering::Relaxed)
+        )?;
+        if cfg!(CONFIG_NUMA) {
+            let on = AUTO_MOVABLE_NUMA_AWARE.load(Ordering::Relaxed);
+            write!(w, " auto_movable_numa_aware={}", if on { 'Y' } else { 'N' })?;
+        }
+        #[cfg(CONFIG_MHP_MEMMAP_ON_MEMORY)]
+        write!(
+            w,
+            " memmap_on_memory={}",
+            match memmap::mode() {
+                memmap::MemmapOnMemory::Force => "force",
+                memmap::MemmapOnMemory::Enabled => "Y",
+                memmap::MemmapOnMemory::Disabled => "N",
+            }
+        )?;
+        writeln!(w)?;
+        // The pages the ratio is checked against, before the dynamic groups' share is taken out
+        // (CMA pages count as movable, as in C).
+        let system = Stats::of(NUMA_NO_NODE);
+        writeln!(
+            w,
+            "system: kernel {} movable {}",
+            Size(system.kernel_early_pages),
+            Size(system.movable_pages)
+        )?;
+        if cfg!(CONFIG_NUMA) {
+            let mut last = None;
+            let mut result = Ok(());
+            Zone::for_each_populated(None, |zone| {
+                if last != Some(zone.nid()) && result.is_ok() {
+                    last = Some(zone.nid());
+                    let node = Stats::of(zone.nid());
+                    result = writeln!(
+                        w,
+                        "node {}: kernel {} movable {}",
+                        zone.nid(),
+                        Size(node.kernel_early_pages),
+                        Size(node.movable_pages)
+                    );
+                }
+            });
+            result?;
+        }
+        Ok(())
     }
 }
 

@@ -28,8 +28,9 @@ use kernel::{
 /// The number of recent failures kept.
 const FAILURES_KEPT: usize = 64;
 
-/// The bytes kept of a vetoing callback's symbol (`name [module]`).
-const SYMBOL_KEPT: usize = 96;
+/// The bytes kept of a vetoing callback's symbol (`name [module]`): a Rust callback is the
+/// v0-mangled symbol of a generic trampoline, about 150 bytes with the module's name.
+const SYMBOL_KEPT: usize = 256;
 
 /// The distinct errnos counted per zone type and operation; others count as `other`.
 const ERRNOS_KEPT: usize = 6;
@@ -217,7 +218,7 @@ impl History {
     pub(crate) fn show_failures(&self, m: &mut SeqFile) -> Result {
         let start = (self.logged % FAILURES_KEPT as u64) as usize % self.failures.len().max(1);
         let (newer, older) = self.failures.split_at(start);
-        for logged in older.iter().chain(newer) {
+        for logged in Iterator::chain(older.iter(), newer) {
             logged.show(m)?;
         }
         Ok(())
@@ -241,7 +242,7 @@ impl History {
 }
 
 /// Writes the name of `error` (`EBUSY`), or its negative number if it has none.
-fn write_errno(m: &mut SeqFile, error: Error) -> Result {
+pub(crate) fn write_errno(m: &mut SeqFile, error: Error) -> Result {
     match error.name() {
         Some(name) => write!(m, "{}", name.to_str()?)?,
         None => write!(m, "{}", error.to_errno())?,

@@ -8,6 +8,10 @@
 //! cpufreq governor. Without one, core mm's `zone_for_pfn_range()` decides (contig-zones with
 //! C's defaults). Unregistering waits until no online or `valid_zones` read is inside the
 //! policy, so a module can be removed at any time.
+//!
+//! A policy also says why it chose a zone (`/sys/kernel/debug/memory_block/policy`): the
+//! decision that onlines a block and shows `valid_zones` is the one that explains it, so the
+//! explanation cannot disagree with them.
 
 use super::{
     block::MemoryGroup,
@@ -15,19 +19,45 @@ use super::{
 };
 use crate::{bindings, error::Error, init::PinInit, prelude::*};
 use core::{
+    fmt::{self, Write},
     marker::PhantomPinned,
     ptr,
     sync::atomic::{AtomicPtr, Ordering},
 };
 
+/// Where a policy writes why it chose a zone: nowhere when it onlines a block or shows
+/// `valid_zones`, the driver's debugfs file when it explains the choice.
+pub struct Why<'a>(Option<&'a mut dyn Write>);
+
+impl<'a> Why<'a> {
+    /// Discards the reasons.
+    pub fn none() -> Self {
+        Self(None)
+    }
+
+    /// Writes the reasons to `w`.
+    pub fn to(w: &'a mut dyn Write) -> Self {
+        Self(Some(w))
+    }
+
+    /// Adds a reason; formats nothing unless the reasons are wanted. A reason that does not fit
+    /// is cut short (a `seq_file` retries with a bigger buffer).
+    pub fn note(&mut self, args: fmt::Arguments<'_>) {
+        if let Some(w) = self.0.as_mut() {
+            let _ = w.write_fmt(args);
+        }
+    }
+}
+
 /// An online policy.
 pub trait OnlinePolicy: Send + Sync + 'static {
     /// Returns the zone for a plain online (`MMOP_ONLINE`) of `[start_pfn, start_pfn +
-    /// nr_pages)` of node `nid` in `group`.
+    /// nr_pages)` of node `nid` in `group`, and notes in `why` what decided it (one line's
+    /// worth, without a newline, e.g. `movable 1536M + 128M <= 301% of kernel 1024M`).
     ///
     /// Called without `mem_hotplug_lock`, usually with `device_hotplug_lock` held (onlines)
-    /// and without any lock (`valid_zones`), like C's `zone_for_pfn_range()`, in process
-    /// context (it may sleep) and inside an SRCU read-side critical section of the
+    /// and without any lock (`valid_zones`, the explanation), like C's `zone_for_pfn_range()`,
+    /// in process context (it may sleep) and inside an SRCU read-side critical section of the
     /// registration.
     fn zone_for_online(
         &self,
@@ -35,14 +65,30 @@ pub trait OnlinePolicy: Send + Sync + 'static {
         group: Option<&MemoryGroup>,
         start_pfn: usize,
         nr_pages: usize,
+        why: &mut Why<'_>,
     ) -> Result<&'static Zone>;
+
+    /// Writes the policy's name and parameters, then what it decides with (e.g. its page
+    /// counts system-wide and per node), as lines. Called like
+    /// [`OnlinePolicy::zone_for_online`].
+    fn show(&self, w: &mut dyn Write) -> fmt::Result;
 }
+
+/// [`OnlinePolicy::zone_for_online`] of a type-erased policy.
+type ZoneForOnline = unsafe fn(
+    *const (),
+    i32,
+    Option<&MemoryGroup>,
+    usize,
+    usize,
+    &mut Why<'_>,
+) -> Result<&'static Zone>;
 
 /// The registered policy, type-erased.
 struct Entry {
     data: *const (),
-    zone_for_online:
-        unsafe fn(*const (), i32, Option<&MemoryGroup>, usize, usize) -> Result<&'static Zone>,
+    zone_for_online: ZoneForOnline,
+    show: unsafe fn(*const (), &mut dyn Write) -> fmt::Result,
 }
 
 /// The registered policy's entry, or null.
@@ -67,6 +113,20 @@ fn srcu() -> *mut bindings::srcu_struct {
     unsafe { ptr::addr_of_mut!(memory_policy_srcu) }
 }
 
+/// Calls `f` with the registered policy's entry, or `None`, inside an SRCU read-side critical
+/// section.
+fn with_active<R>(f: impl FnOnce(Option<&Entry>) -> R) -> R {
+    // SAFETY: `srcu()` is a statically initialised SRCU domain.
+    let idx = unsafe { bindings::srcu_read_lock(srcu()) };
+    let entry = ACTIVE.load(Ordering::Acquire);
+    // SAFETY: A non-null entry belongs to a live `Registration`: its drop unpublishes the entry
+    // and then waits for an SRCU grace period, which ends only after this reader unlocks.
+    let ret = f(unsafe { entry.as_ref() });
+    // SAFETY: `idx` is this reader's index from `srcu_read_lock()` above.
+    unsafe { bindings::srcu_read_unlock(srcu(), idx) };
+    ret
+}
+
 /// Returns the zone memory of `[start_pfn, start_pfn + nr_pages)` of node `nid` in `group` goes
 /// to when onlined with `online_type`: the policy decides for [`OnlineType::Online`], core mm
 /// for an explicit kernel or movable online. Fails with `EINVAL` if the node is not online.
@@ -80,24 +140,54 @@ pub fn zone_for_pfn_range(
     if online_type != OnlineType::Online {
         return Zone::for_pfn_range(online_type, nid, group, start_pfn, nr_pages);
     }
-    // SAFETY: `srcu()` is a statically initialised SRCU domain.
-    let idx = unsafe { bindings::srcu_read_lock(srcu()) };
-    let entry = ACTIVE.load(Ordering::Acquire);
-    // SAFETY: A non-null entry belongs to a live `Registration`: its drop unpublishes the entry
-    // and then waits for an SRCU grace period, which ends only after this reader unlocks.
-    let zone = match unsafe { entry.as_ref() } {
+    zone_for_online(nid, group, start_pfn, nr_pages, &mut Why::none())
+}
+
+/// Returns the zone of a plain online, as [`zone_for_pfn_range`] does, and writes to `w` what
+/// decided it.
+pub fn explain_zone_for_online(
+    nid: i32,
+    group: Option<&MemoryGroup>,
+    start_pfn: usize,
+    nr_pages: usize,
+    w: &mut dyn Write,
+) -> Result<&'static Zone> {
+    zone_for_online(nid, group, start_pfn, nr_pages, &mut Why::to(w))
+}
+
+fn zone_for_online(
+    nid: i32,
+    group: Option<&MemoryGroup>,
+    start_pfn: usize,
+    nr_pages: usize,
+    why: &mut Why<'_>,
+) -> Result<&'static Zone> {
+    let zone = with_active(|entry| match entry {
         // SAFETY: `data` is the policy of the registration that owns `entry`, of the type
         // `zone_for_online` was instantiated for.
-        Some(e) => unsafe { (e.zone_for_online)(e.data, nid, group, start_pfn, nr_pages) },
-        None => Zone::for_pfn_range(online_type, nid, group, start_pfn, nr_pages),
-    };
-    // SAFETY: `idx` is this reader's index from `srcu_read_lock()` above.
-    unsafe { bindings::srcu_read_unlock(srcu(), idx) };
+        Some(e) => unsafe { (e.zone_for_online)(e.data, nid, group, start_pfn, nr_pages, why) },
+        None => {
+            why.note(format_args!(
+                "no policy: core mm keeps the zones contiguous"
+            ));
+            Zone::for_pfn_range(OnlineType::Online, nid, group, start_pfn, nr_pages)
+        }
+    });
     // A policy is free code: a zone of another node would corrupt core mm's accounting.
     match zone {
         Ok(z) if cfg!(CONFIG_NUMA) && crate::warn_on_once!(z.nid() != nid) => Err(EINVAL),
         zone => zone,
     }
+}
+
+/// Writes the registered policy's name, parameters and what it decides with
+/// ([`OnlinePolicy::show`]), or that there is none.
+pub fn show(w: &mut dyn Write) -> fmt::Result {
+    with_active(|entry| match entry {
+        // SAFETY: As in `zone_for_online`.
+        Some(e) => unsafe { (e.show)(e.data, w) },
+        None => writeln!(w, "policy: none (core mm's contig-zones)"),
+    })
 }
 
 /// Calls `T::zone_for_online`.
@@ -111,10 +201,21 @@ unsafe fn call<T: OnlinePolicy>(
     group: Option<&MemoryGroup>,
     start_pfn: usize,
     nr_pages: usize,
+    why: &mut Why<'_>,
 ) -> Result<&'static Zone> {
     // SAFETY: Guaranteed by the safety requirements.
     let policy = unsafe { &*data.cast::<T>() };
-    policy.zone_for_online(nid, group, start_pfn, nr_pages)
+    policy.zone_for_online(nid, group, start_pfn, nr_pages, why)
+}
+
+/// Calls `T::show`.
+///
+/// # Safety
+///
+/// `data` must point to a live `T`.
+unsafe fn call_show<T: OnlinePolicy>(data: *const (), w: &mut dyn Write) -> fmt::Result {
+    // SAFETY: Guaranteed by the safety requirements.
+    unsafe { &*data.cast::<T>() }.show(w)
 }
 
 /// A registered online policy; unregistered on drop.
@@ -146,6 +247,7 @@ impl<T: OnlinePolicy> Registration<T> {
                 ptr::addr_of_mut!((*slot).entry).write(Entry {
                     data: ptr::addr_of!((*slot).policy).cast(),
                     zone_for_online: call::<T>,
+                    show: call_show::<T>,
                 });
             }
             // SAFETY: In-bounds projection of a pinned slot.

@@ -1,9 +1,16 @@
 # SPDX-License-Identifier: GPL-2.0
 """Helpers shared by the tests: guest shell functions and memory block views."""
 
+import os
+import re
+import sys
 import time
 
+from ktap import save
 from vm import VMError
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "layout"))
+import memory_layout  # noqa: E402
 
 # Bash functions available to every guest script run through sh()/run().
 PRELUDE = r"""
@@ -91,8 +98,13 @@ def runs(zones):
     return ", ".join(f"{z} x{n}" for z, n in out)
 
 
-def plug_dimms(vm, count, size, node=None):
-    """Plug `count` DIMMs (on `node`); return the zone of each block of each DIMM."""
+def plug_dimms(vm, count, size, node=None, case=None):
+    """Plug `count` DIMMs (on `node`); return the zone of each block of each DIMM.
+
+    With `case`, each DIMM is plugged with auto-online off, the online policy's explanation
+    of its offline blocks is checked against their valid_zones (check_explained), and its
+    blocks are onlined with `online` in address order, as auto-online does; the same on
+    every variant, so that layouts still compare."""
     base = blocks(vm)
     have = len(base)
     layout = []
@@ -100,13 +112,65 @@ def plug_dimms(vm, count, size, node=None):
     for _ in range(count):
         # DIMM ids must be unique for the VM's lifetime.
         vm.dimm_serial = getattr(vm, "dimm_serial", 0) + 1
+        if case:
+            auto = sh(vm, "cat $M/auto_online_blocks").strip()
+            sh(vm, "echo offline > $M/auto_online_blocks")
         vm.plug_dimm(f"pd{vm.dimm_serial}", size, node=node)
         bl = wait_blocks(vm, have + size // bsize, timeout=120)
         new = sorted(set(bl) - set(base))[-(size // bsize):]
         have = len(bl)
-        uevents(vm, 2 * len(new))
+        if case:
+            uevents(vm, len(new))
+            check_explained(case, vm, f"DIMM pd{vm.dimm_serial}")
+            r = sh(vm, "".join(f"w $M/memory{i}/state online; " for i in new) +
+                   f"echo {auto} > $M/auto_online_blocks")
+            case.eq(r.split(), ["OK"] * len(new), f"DIMM pd{vm.dimm_serial}: blocks online")
+            uevents(vm, len(new))
+        else:
+            uevents(vm, 2 * len(new))
         layout.append(zones_of(vm, new))
     return layout
+
+
+# Variants with the Rust driver's debugfs files (/sys/kernel/debug/memory_block/).
+RUST_DRIVER = ("rust", "rust-mod", "debug")
+POLICY_FILE = "/sys/kernel/debug/memory_block/policy"
+
+
+def check_explained(case, vm, label):
+    """On the Rust driver, the online policy's explanation of each offline block
+    (debugfs `policy`) must name the zone valid_zones shows first; there must be offline
+    blocks to explain. The explanation is kept in vm.explained."""
+    if vm.variant not in RUST_DRIVER:
+        return
+    out = sh(vm, f"cat {POLICY_FILE}; echo ---; blocks")
+    policy, _, listing = out.partition("---\n")
+    explained = dict((int(m.group(1)), m.group(2)) for m in
+                     re.finditer(r"^memory(\d+)(?: \(group \d+\))?: (\w+) \(", policy, re.M))
+    offline = {}
+    for line in listing.splitlines():
+        f = line.split()
+        if len(f) > 2 and f[1] == "offline":
+            offline[int(f[0])] = f[2]
+    case.check(offline, f"{label}: there are offline blocks to explain", listing)
+    case.eq({i: explained.get(i) for i in offline}, offline,
+            f"{label}: the policy's explanation names valid_zones' first zone")
+    vm.explained = getattr(vm, "explained", []) + [f"# {label}\n{policy}"]
+
+
+def save_layout(vm, name, label):
+    """Draw the guest's layout (tools/layout/memory_layout.py) into the transcripts, as
+    NAME.VARIANT.LABEL.layout.txt and .svg, next to the policy's explanations checked so far
+    (NAME.VARIANT.LABEL.policy.txt); return the text picture."""
+    dump = sh(vm, memory_layout.COLLECTOR)
+    size, bl, _ = memory_layout.parse(dump)
+    picture = memory_layout.text(size, bl)
+    save(name, vm.variant, picture, f"{label}.layout.txt")
+    save(name, vm.variant, memory_layout.svg(size, bl, f"{name} {label} ({vm.variant})"),
+         f"{label}.layout.svg")
+    if getattr(vm, "explained", None):
+        save(name, vm.variant, "\n".join(vm.explained), f"{label}.policy.txt")
+    return picture
 
 
 # Variants whose memory_hotplug policy is a loadable module (debug is rust-mod + checkers).

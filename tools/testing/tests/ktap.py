@@ -69,11 +69,16 @@ def _print_case(case, number, seconds):
 TRANSCRIPTS = os.path.join(os.environ.get("MHP_CACHE", "/var/cache/mhp-rust"), "transcripts")
 
 
+def save(name, variant, text, kind="txt"):
+    """Keep `text` as TRANSCRIPTS/NAME.VARIANT.KIND."""
+    os.makedirs(TRANSCRIPTS, exist_ok=True)
+    with open(os.path.join(TRANSCRIPTS, f"{name}.{variant}.{kind}"), "w") as f:
+        f.write(text)
+
+
 def _save(name, variant, transcript):
     if transcript is not None:
-        os.makedirs(TRANSCRIPTS, exist_ok=True)
-        with open(os.path.join(TRANSCRIPTS, f"{name}.{variant}.txt"), "w") as f:
-            f.write(transcript)
+        save(name, variant, transcript)
 
 
 def run_case(name, fn, variants, compare):

@@ -300,3 +300,63 @@ def _wait_count(vm, n, timeout=120):
         if time.time() > deadline:
             raise VMError(f"expected {n} memory blocks, have {_count(vm)}")
         time.sleep(0.5)
+
+
+# The cost of the Rust driver's trace events when enabled: the online/offline cycles of
+# bench_c_vs_rust on rust, with the memory_block events off and on in alternate rounds of
+# the same guest (off, they are what bench_c_vs_rust compares with c). Each online and
+# offline then records one memory_block_online/offline event and the memory_notify events
+# of its notifier calls (two or three) into the ring buffer.
+TRACE_SCRIPT = CLOCK + r"""
+T=/sys/kernel/tracing
+mountpoint -q $T || mount -t tracefs nodev $T
+echo 4096 > $T/buffer_size_kb
+echo online_movable > $M/memory%(anchor)d/state
+fail=0
+for r in $(seq %(rounds)d); do
+	for on in 0 1; do
+		echo $on > $T/events/memory_block/enable
+		t a
+		for i in $(seq %(cycles)d); do
+			for b in %(blocks)s; do
+				echo online_movable > $M/memory$b/state || fail=$((fail + 1))
+			done
+			for b in %(blocks)s; do echo offline > $M/memory$b/state || fail=$((fail + 1)); done
+		done
+		t b
+		echo -n "$((b - a)) "
+	done
+	echo 0 > $T/events/memory_block/enable
+	echo
+done
+echo "events: $(grep -c memory_block_online $T/trace) $(grep -c memory_notify $T/trace)"
+echo "failed writes: $fail"
+"""
+TRACE_LIMIT = 1.10
+
+
+@test()
+def bench_trace_cost(case):
+    """Online/offline cycles on rust with the memory_block trace events off and on, in guest
+    instructions: enabling them costs less than 10 %; noise below 5 %."""
+    with VM("rust", mem=1 * GiB, slots=2, maxmem=4 * GiB, icount=True, cpus=1,
+            append="memhp_default_state=offline") as vm:
+        base = blocks(vm)
+        vm.plug_dimm("d1", 6 * block_size(vm))
+        *new, _, anchor = sorted(set(wait_blocks(vm, len(base) + 6)) - set(base))
+        uevents(vm, 6)
+        out = sh(vm, TRACE_SCRIPT % {"rounds": ROUNDS, "cycles": CYCLES, "anchor": anchor,
+                                     "blocks": " ".join(map(str, new))}, timeout=1800)
+        *lines, events, failed = out.splitlines()
+        case.eq(failed, "failed writes: 0", "every online and offline succeeded")
+        onlines, notifies = (int(x) for x in events.split()[1:])
+        # Enabled rounds: ROUNDS x CYCLES x 4 onlines, each with MEM_GOING_ONLINE and
+        # MEM_ONLINE; the offlines add MEM_GOING_OFFLINE and MEM_OFFLINE.
+        want = ROUNDS * CYCLES * 4
+        case.eq(onlines, want, "each enabled online traced once, none while disabled")
+        case.check(notifies >= 4 * want, f"the notifier calls traced ({notifies})", notifies)
+        off, on = _rounds(case, "rust", lines, 2, idle=(0, 1))
+        ratio = on / off
+        case.check(ratio < TRACE_LIMIT, f"{4 * CYCLES} online + {4 * CYCLES} offline: events off "
+                   f"{off / 1000:.1f} Minsn, on {on / 1000:.1f} Minsn, on/off {ratio:.3f}",
+                   f"ratio {ratio:.3f} >= {TRACE_LIMIT}")

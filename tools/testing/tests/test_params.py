@@ -11,7 +11,7 @@ there a bad value fails the whole load, as for any module (test_module.py).
 
 import os
 
-from guest import load_policy, plug_dimms, runs, sh
+from guest import load_policy, plug_dimms, runs, save_layout, sh
 from ktap import test
 from vm import CACHE, GiB, MiB, VM
 
@@ -86,13 +86,14 @@ def policy_runtime_switch(case, variant):
     with VM(variant, mem=1 * GiB, slots=4, maxmem=8 * GiB,
             append="memhp_default_state=online") as vm:
         load_policy(vm)
-        first = plug_dimms(vm, 1, 512 * MiB)
+        first = plug_dimms(vm, 1, 512 * MiB, case=case)
         sh(vm, f"echo auto-movable > {P}/online_policy")
-        second = plug_dimms(vm, 1, 512 * MiB)
+        second = plug_dimms(vm, 1, 512 * MiB, case=case)
         sh(vm, f"echo 0 > {P}/auto_movable_ratio")
-        third = plug_dimms(vm, 1, 512 * MiB)
+        third = plug_dimms(vm, 1, 512 * MiB, case=case)
         sh(vm, f"echo 301 > {P}/auto_movable_ratio; echo contig-zones > {P}/online_policy")
-        fourth = plug_dimms(vm, 1, 512 * MiB)
+        fourth = plug_dimms(vm, 1, 512 * MiB, case=case)
+        save_layout(vm, "policy_runtime_switch", "end")
         for what, layout in (("contig-zones", first), ("auto-movable", second),
                               ("ratio 0", third), ("contig-zones again", fourth)):
             t.append(f"{what}: " + " | ".join(runs(z) for z in layout))
@@ -116,7 +117,8 @@ def auto_movable_numa(case, variant):
                        "memory_hotplug.auto_movable_ratio=100 "
                        f"memory_hotplug.auto_movable_numa_aware={aware}") as vm:
             load_policy(vm)
-            layouts[aware] = plug_dimms(vm, 4, 256 * MiB, node=1)
+            layouts[aware] = plug_dimms(vm, 4, 256 * MiB, node=1, case=case)
+            save_layout(vm, "auto_movable_numa", f"aware{aware}")
             t.append(f"numa_aware={aware}: " + " | ".join(runs(z) for z in layouts[aware]))
     case.check(layouts["Y"] != layouts["N"], "NUMA awareness changes the layout", t)
     return "\n".join(t) + "\n"

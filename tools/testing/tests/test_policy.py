@@ -8,7 +8,7 @@ memory) and later ones to ZONE_NORMAL; other ratios, virtio-mem and NUMA at a
 quarter of that scale (1 GiB of boot memory).
 """
 
-from guest import grow_virtio_mem, load_policy, plug_dimms, runs, sh, zones_of
+from guest import grow_virtio_mem, load_policy, plug_dimms, runs, save_layout, sh, zones_of
 from ktap import test
 from vm import GiB, MiB, VM
 
@@ -42,7 +42,8 @@ def auto_movable_dimms(case, variant):
             case.check(f"auto_movable_ratio:{ratio}" in params and
                        "online_policy:auto-movable" in params,
                        f"ratio {ratio}: parameters from the command line", params)
-            layout = plug_dimms(vm, len(want), size)
+            layout = plug_dimms(vm, len(want), size, case=case)
+            save_layout(vm, "auto_movable_dimms", f"ratio{ratio}")
             t.append(f"ratio {ratio}, {mem // GiB} GiB boot, {size // MiB} MiB DIMMs: " +
                      " | ".join(runs(z) for z in layout))
             for n, (zones, w) in enumerate(zip(layout, want)):
@@ -64,7 +65,8 @@ def auto_movable_cma(case, variant):
             load_policy(vm)
             cma_kb = int(sh(vm, "awk '/^CmaTotal:/ {print $2}' /proc/meminfo"))
             case.eq(cma_kb, 0 if cma == "0" else 256 * 1024, f"cma={cma}: CmaTotal")
-            layout = plug_dimms(vm, len(want), 256 * MiB)
+            layout = plug_dimms(vm, len(want), 256 * MiB, case=case)
+            save_layout(vm, "auto_movable_cma", f"cma{cma}")
             t.append(f"cma={cma} (CmaTotal {cma_kb} kB): " + " | ".join(runs(z) for z in layout))
             case.eq([z[0] for z in layout], want, f"cma={cma}: DIMM zones {want}")
             case.check(all(len(set(z)) == 1 for z in layout), f"cma={cma}: DIMMs all-or-nothing",
@@ -112,7 +114,8 @@ def contig_zones(case, variant):
             load_policy(vm)
             case.eq(sh(vm, "cat /sys/module/memory_hotplug/parameters/online_policy").strip(),
                     "contig-zones", f"{extra or 'default'}: online_policy is contig-zones")
-            layout = plug_dimms(vm, 2, 256 * MiB)
+            layout = plug_dimms(vm, 2, 256 * MiB, case=case)
+            save_layout(vm, "contig_zones", extra or "default")
             t.append(f"{extra or 'default'}: " + " | ".join(runs(z) for z in layout))
             case.eq(layout, [[want] * 2] * 2, f"{extra or 'default'}: DIMMs go to {want}")
     return "\n".join(t) + "\n"
