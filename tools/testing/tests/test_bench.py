@@ -306,7 +306,9 @@ def _wait_count(vm, n, timeout=120):
 # bench_c_vs_rust on rust, with the memory_block events off and on in alternate rounds of
 # the same guest (off, they are what bench_c_vs_rust compares with c). Each online and
 # offline then records one memory_block_online/offline event and the memory_notify events
-# of its notifier calls (two or three) into the ring buffer.
+# of its three notifier calls into the ring buffer. The cycles' guest time is mostly the
+# clock's jumps while the vCPU waits (see NOISE_IDLE), so the ratio bounds the cost; it does
+# not resolve a single event's.
 TRACE_SCRIPT = CLOCK + r"""
 T=/sys/kernel/tracing
 mountpoint -q $T || mount -t tracefs nodev $T
@@ -350,11 +352,12 @@ def bench_trace_cost(case):
         *lines, events, failed = out.splitlines()
         case.eq(failed, "failed writes: 0", "every online and offline succeeded")
         onlines, notifies = (int(x) for x in events.split()[1:])
-        # Enabled rounds: ROUNDS x CYCLES x 4 onlines, each with MEM_GOING_ONLINE and
-        # MEM_ONLINE; the offlines add MEM_GOING_OFFLINE and MEM_OFFLINE.
+        # Enabled rounds: ROUNDS x CYCLES x 4 onlines, each with MEM_PREPARE_ONLINE,
+        # MEM_GOING_ONLINE and MEM_ONLINE, and as many offlines, each with MEM_GOING_OFFLINE,
+        # MEM_OFFLINE and MEM_FINISH_OFFLINE.
         want = ROUNDS * CYCLES * 4
         case.eq(onlines, want, "each enabled online traced once, none while disabled")
-        case.check(notifies >= 4 * want, f"the notifier calls traced ({notifies})", notifies)
+        case.eq(notifies, 6 * want, "each notifier call of the enabled rounds traced once")
         off, on = _rounds(case, "rust", lines, 2, idle=(0, 1))
         ratio = on / off
         case.check(ratio < TRACE_LIMIT, f"{4 * CYCLES} online + {4 * CYCLES} offline: events off "
