@@ -36,9 +36,11 @@ BLOCKING_NOTIFIER_HEAD(memory_chain);
  * kernel/notifier.c: keep the two in step), with their tracepoint and debug
  * check, that also returns the callback that stopped the chain.
  */
-int memory_chain_call(unsigned long val, void *v, notifier_fn_t *stopped_by)
+int memory_chain_call(unsigned long val, void *v, notifier_fn_t *stopped_by,
+		      char *name, size_t size)
 {
 	struct notifier_block *nb, *next;
+	notifier_fn_t fn;
 	int ret = NOTIFY_DONE;
 
 	*stopped_by = NULL;
@@ -56,10 +58,14 @@ int memory_chain_call(unsigned long val, void *v, notifier_fn_t *stopped_by)
 			continue;
 		}
 #endif
-		trace_notifier_run((void *)nb->notifier_call);
-		ret = nb->notifier_call(nb, val, v);
+		/* The callback may free nb (unregistering during boot). */
+		fn = nb->notifier_call;
+		trace_notifier_run((void *)fn);
+		ret = fn(nb, val, v);
 		if (ret & NOTIFY_STOP_MASK) {
-			*stopped_by = nb->notifier_call;
+			*stopped_by = fn;
+			if (size)
+				snprintf(name, size, "%ps", fn);
 			break;
 		}
 		nb = next;

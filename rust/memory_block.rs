@@ -335,6 +335,8 @@ impl State {
 /// plain online, before `mem_hotplug_lock` is taken, like C (`device_hotplug_lock` serialises
 /// onlines); the kernel crate sends the notifier events and calls core mm. The zone chosen is
 /// left in `zone`.
+// See `hotplug::online_block()` for the size of `Failure`.
+#[allow(clippy::result_large_err)]
 fn block_online(mem: &LockedBlock<'_>, zone: &mut Option<&'static Zone>) -> Result<(), Failure> {
     if mem.state() != BlockState::Offline {
         return Err(EINVAL.into());

@@ -15,7 +15,7 @@ use kernel::{
     error::Error,
     memory::{
         hotplug::{Failure, OnlineType, Zone},
-        notifier::Action,
+        notifier::Veto,
         trace,
     },
     prelude::*,
@@ -27,10 +27,6 @@ use kernel::{
 
 /// The number of recent failures kept.
 const FAILURES_KEPT: usize = 64;
-
-/// The bytes kept of a vetoing callback's symbol (`name [module]`): a Rust callback is the
-/// v0-mangled symbol of a generic trampoline, about 150 bytes with the module's name.
-const SYMBOL_KEPT: usize = 256;
 
 /// The distinct errnos counted per zone type and operation; others count as `other`.
 const ERRNOS_KEPT: usize = 6;
@@ -51,29 +47,24 @@ impl Op {
     }
 }
 
-/// A failed online or offline, with the vetoing callback's symbol resolved when it was logged
-/// (its module may be gone when the log is read).
+/// A failed online or offline, with the vetoing callback's symbol as it was resolved when it
+/// vetoed (its module may be gone when the log is read).
 struct Logged {
     id: usize,
     op: Op,
     error: Error,
     core_mm: Option<&'static CStr>,
-    veto: Option<(Action, [u8; SYMBOL_KEPT], usize)>,
+    veto: Option<Veto>,
 }
 
 impl Logged {
     fn new(id: usize, op: Op, failure: &Failure) -> Self {
-        let veto = failure.veto.map(|veto| {
-            let mut name = [0; SYMBOL_KEPT];
-            let len = veto.callback_name(&mut name).len();
-            (veto.action, name, len)
-        });
         Self {
             id,
             op,
             error: failure.error,
             core_mm: failure.core_mm,
-            veto,
+            veto: failure.veto,
         }
     }
 
@@ -85,14 +76,14 @@ impl Logged {
         if let Some(reason) = self.core_mm {
             write!(m, ": {}", reason.to_str()?)?;
         }
-        if let Some((action, name, len)) = &self.veto {
-            let name = core::str::from_utf8(&name[..*len]).unwrap_or("?");
+        if let Some(veto) = &self.veto {
+            let name = core::str::from_utf8(veto.callback_name()).unwrap_or("?");
             let (open, close) = if self.core_mm.is_some() {
                 (" (", ")")
             } else {
                 (": ", "")
             };
-            write!(m, "{open}{} vetoed by {name}{close}", action.name())?;
+            write!(m, "{open}{} vetoed by {name}{close}", veto.action.name())?;
         }
         writeln!(m)?;
         Ok(())

@@ -412,6 +412,9 @@ impl From<Failure> for Error {
 /// Fails with `EINVAL` if the block is not offline or `zone` is not a zone of its node (an
 /// online policy is free code), and with the errno of a vetoing notifier (whose callback the
 /// failure names) or of core mm.
+// A failure carries the vetoing callback's name (`Veto`): failures are rare, and the copy is
+// small beside an online or offline.
+#[allow(clippy::result_large_err)]
 pub fn online_block(mem: &LockedBlock<'_>, zone: &'static Zone) -> Result<(), Failure> {
     use super::notifier::{notify, record_veto, Action};
 
@@ -427,18 +430,14 @@ pub fn online_block(mem: &LockedBlock<'_>, zone: &'static Zone) -> Result<(), Fa
         // The vmemmap of a memmap_on_memory block is initialised and accounted at online time,
         // so that it belongs to the same zone as the memory it describes.
         let onlined = init_memmap_on_memory(&lock, mem, zone).and_then(|()| {
+            let (start_pfn, nr_pages) = (pfns.memory_start_pfn(), pfns.memory_nr_pages());
+            let group = group_ptr(mem.group());
             // SAFETY: `mem_hotplug_lock` is held for write; the range is the memory of a
             // registered, offline block whose device lock is held (so it cannot go away or
             // change state) and whose vmemmap is initialised; `zone` is a zone of the block's
             // node.
-            let ret = to_result(unsafe {
-                bindings::online_pages(
-                    pfns.memory_start_pfn(),
-                    pfns.memory_nr_pages(),
-                    zone.as_raw(),
-                    group_ptr(mem.group()),
-                )
-            });
+            let ret = unsafe { bindings::online_pages(start_pfn, nr_pages, zone.as_raw(), group) };
+            let ret = to_result(ret);
             if ret.is_err() {
                 deinit_memmap_on_memory(&lock, mem);
             }
@@ -472,6 +471,9 @@ pub fn online_block(mem: &LockedBlock<'_>, zone: &'static Zone) -> Result<(), Fa
 /// Fails with `EINVAL` if the block is not online or its memory is not in one zone of one node
 /// (it cannot be offlined), and with the errno of core mm, with its reason and the callback that
 /// vetoed `MEM_GOING_OFFLINE`, if one did.
+// A failure carries the vetoing callback's name (`Veto`): failures are rare, and the copy is
+// small beside an online or offline.
+#[allow(clippy::result_large_err)]
 pub fn offline_block(mem: &LockedBlock<'_>) -> Result<(), Failure> {
     use super::notifier::{notify, record_veto, Action};
 
@@ -486,19 +488,16 @@ pub fn offline_block(mem: &LockedBlock<'_>) -> Result<(), Failure> {
         adjust_present_page_count(&lock, mem, false);
         let mut reason: *const crate::ffi::c_char = ptr::null();
         let (ret, veto) = record_veto(&lock, || {
+            let (start_pfn, nr_pages) = (pfns.memory_start_pfn(), pfns.memory_nr_pages());
+            let group = group_ptr(mem.group());
             // SAFETY: `mem_hotplug_lock` is held for write; the range is the memory of a
             // registered, online block whose device lock is held, in `zone`;
             // `offline_pages()` checks that the range is online in one zone; `reason` is
             // valid for writes.
-            to_result(unsafe {
-                bindings::offline_pages(
-                    pfns.memory_start_pfn(),
-                    pfns.memory_nr_pages(),
-                    zone.as_raw(),
-                    group_ptr(mem.group()),
-                    &mut reason,
-                )
-            })
+            let ret = unsafe {
+                bindings::offline_pages(start_pfn, nr_pages, zone.as_raw(), group, &mut reason)
+            };
+            to_result(ret)
         });
         if let Err(error) = ret {
             adjust_present_page_count(&lock, mem, true);

@@ -439,9 +439,19 @@ pub mod chain {
     /// hold locks the callbacks take (it holds `mem_hotplug_lock` for write).
     pub unsafe fn call(val: c_ulong, v: *mut c_void) -> i32 {
         let mut stopped_by: bindings::notifier_fn_t = None;
+        let mut name = [0u8; super::VETO_NAME_LEN];
         // SAFETY: The chain head is statically initialised; the payload is valid (safety
-        // requirements); `stopped_by` is valid for writes.
-        let ret = unsafe { bindings::memory_chain_call(val, v, &mut stopped_by) };
+        // requirements); `stopped_by` is valid for writes, `name` for writes of its length
+        // (`snprintf()` NUL-terminates within it).
+        let ret = unsafe {
+            bindings::memory_chain_call(
+                val,
+                v,
+                &mut stopped_by,
+                name.as_mut_ptr().cast(),
+                name.len(),
+            )
+        };
         let callback = stopped_by.map_or(0, |f| f as usize);
         // SAFETY: `v` points to a valid `struct memory_notify` (safety requirements).
         let range = unsafe {
@@ -455,7 +465,14 @@ pub mod chain {
         // callbacks of lower priority.
         match super::Action::from_raw(val) {
             Some(action) if callback != 0 && result.is_err() && action.is_vetoable() => {
-                super::veto_recorded(super::Veto { action, callback })
+                // INVARIANT: `snprintf()` NUL-terminates within `name`.
+                let name_len = name.iter().position(|&b| b == 0).unwrap_or(name.len() - 1);
+                super::veto_recorded(super::Veto {
+                    action,
+                    callback,
+                    name,
+                    name_len,
+                })
             }
             _ => {}
         }
@@ -463,36 +480,32 @@ pub mod chain {
     }
 }
 
+/// The bytes kept of a vetoing callback's symbol (`name [module]` as `%ps` prints it): a Rust
+/// callback is the v0-mangled symbol of a generic trampoline, about 160 bytes with its module.
+pub const VETO_NAME_LEN: usize = 256;
+
 /// A callback of the memory notifier chain that vetoed an event.
+///
+/// # Invariants
+///
+/// `name_len < VETO_NAME_LEN`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Veto {
     /// The event it vetoed.
     pub action: Action,
     /// The address of the callback (its `notifier_call`).
     pub callback: usize,
+    /// The callback's symbol, resolved while the chain's lock kept its module loaded.
+    name: [u8; VETO_NAME_LEN],
+    name_len: usize,
 }
 
 impl Veto {
-    /// Writes the callback's symbol as `%ps` prints it (`name`, `name [module]`, or the address
-    /// if it has none) into `buf`, truncated to fit, and returns what was written. Resolve it
-    /// while the callback's module is known to be loaded (its symbol goes with it).
-    pub fn callback_name<'a>(&self, buf: &'a mut [u8]) -> &'a [u8] {
-        if buf.is_empty() {
-            return buf;
-        }
-        // SAFETY: `buf` is valid for writes of `buf.len()` bytes, which `snprintf()` does not
-        // exceed (it NUL-terminates within them); `%ps` takes one pointer, which it only looks
-        // up among the kernel's symbols.
-        let n = unsafe {
-            bindings::snprintf(
-                buf.as_mut_ptr().cast(),
-                buf.len(),
-                crate::c_str!("%ps").as_char_ptr(),
-                self.callback as *const c_void,
-            )
-        };
-        let len = usize::try_from(n).unwrap_or(0).min(buf.len() - 1);
-        &buf[..len]
+    /// Returns the callback's symbol as `%ps` printed it when it vetoed (`name`, `name
+    /// [module]`, or the address if it has none), cut to what fits in
+    /// [`VETO_NAME_LEN`] bytes with a NUL.
+    pub fn callback_name(&self) -> &[u8] {
+        &self.name[..self.name_len]
     }
 }
 

@@ -42,6 +42,20 @@ done
 [ $n = 1 ] || { echo "$n uevent loggers" >&2; exit 1; }
 """
 
+# `cycle A B`: %(cycles)d online/offline cycles of the blocks %(blocks)s, timed from A to B.
+CYCLE = r"""
+cycle() {
+	t $1
+	for i in $(seq %(cycles)d); do
+		for b in %(blocks)s; do
+			echo online_movable > $M/memory$b/state || fail=$((fail + 1))
+		done
+		for b in %(blocks)s; do echo offline > $M/memory$b/state || fail=$((fail + 1)); done
+	done
+	t $2
+}
+"""
+
 CYCLES = 50
 READS = 100
 CALLS = 500
@@ -64,7 +78,7 @@ CALLS = 500
 # both variants): reading it takes the device lock, writing '1' to an online block takes
 # the hotplug lock and calls device_online(), which has nothing to do, as writing
 # 'online' to its state does. The difference is what the driver adds.
-SCRIPT = CLOCK + r"""
+SCRIPT = CLOCK + CYCLE + r"""
 echo online_movable > $M/memory%(anchor)d/state
 on=$M/memory%(anchor)d off=$M/memory%(off)d
 fail=0
@@ -80,14 +94,7 @@ calls() { # FILE: CALLS reads; FILE VALUE: CALLS writes (their errors are expect
 	echo -n "$((b - a)) "
 }
 for r in $(seq %(rounds)d); do
-	t a
-	for i in $(seq %(cycles)d); do
-		for b in %(blocks)s; do
-			echo online_movable > $M/memory$b/state || fail=$((fail + 1))
-		done
-		for b in %(blocks)s; do echo offline > $M/memory$b/state || fail=$((fail + 1)); done
-	done
-	t b
+	cycle a b
 	for i in $(seq %(reads)d); do
 		cat $M/memory*/state $M/memory*/valid_zones $M/memory*/phys_device \
 			$M/memory*/removable > /dev/null
@@ -309,7 +316,7 @@ def _wait_count(vm, n, timeout=120):
 # of its three notifier calls into the ring buffer. The cycles' guest time is mostly the
 # clock's jumps while the vCPU waits (see NOISE_IDLE), so the ratio bounds the cost; it does
 # not resolve a single event's.
-TRACE_SCRIPT = CLOCK + r"""
+TRACE_SCRIPT = CLOCK + CYCLE + r"""
 T=/sys/kernel/tracing
 mountpoint -q $T || mount -t tracefs nodev $T
 echo 4096 > $T/buffer_size_kb
@@ -318,14 +325,7 @@ fail=0
 for r in $(seq %(rounds)d); do
 	for on in 0 1; do
 		echo $on > $T/events/memory_block/enable
-		t a
-		for i in $(seq %(cycles)d); do
-			for b in %(blocks)s; do
-				echo online_movable > $M/memory$b/state || fail=$((fail + 1))
-			done
-			for b in %(blocks)s; do echo offline > $M/memory$b/state || fail=$((fail + 1)); done
-		done
-		t b
+		cycle a b
 		echo -n "$((b - a)) "
 	done
 	echo 0 > $T/events/memory_block/enable

@@ -30,6 +30,13 @@ def _stats(vm):
     return out
 
 
+def _durations(vm):
+    """[(total_ns, max_ns)] of every line of `stats`."""
+    return [(int(f[4]), int(f[5])) for f in
+            (line.split() for line in sh(vm, f"cat {D}/stats").splitlines()[1:])
+            if f[0] != "failures_logged"]
+
+
 @test(variants=("rust", "debug"))
 def observe_failures_trace(case, variant):
     """Veto and unmovable-page failures in `failures`, the trace and `stats`."""
@@ -49,8 +56,15 @@ def observe_failures_trace(case, variant):
         sh(vm, "echo clear > /sys/kernel/debug/memory_notifier_recorder/inject")
         case.eq(sh(vm, f"w $M/memory{blk}/state online_movable").strip(), "OK",
                 "online without the veto")
+        # 2. A veto of MEM_GOING_OFFLINE (sent once the Movable range is isolated): core mm's
+        # reason and the vetoing callback both.
+        sh(vm, "echo 'default MEM_GOING_OFFLINE -16' > "
+               "/sys/kernel/debug/memory_notifier_recorder/inject")
+        r = sh(vm, f"w $M/memory{blk}/state offline").strip()
+        sh(vm, "echo clear > /sys/kernel/debug/memory_notifier_recorder/inject")
+        case.eq(r, "Device or resource busy", "vetoed offline fails with EBUSY")
         case.eq(sh(vm, f"w $M/memory{blk}/state offline").strip(), "OK", "offline")
-        # 2. Online the block into the kernel zone and fill kernel memory with dentries and
+        # 3. Online the block into the kernel zone and fill kernel memory with dentries and
         # inodes (slab: unmovable); offlining it then fails to isolate the range.
         case.eq(sh(vm, f"w $M/memory{blk}/state online_kernel").strip(), "OK", "online_kernel")
         sh(vm, "mkdir -p /tmp/x && cd /tmp/x && for ((i = 0; i < 20000; i++)); do "
@@ -58,13 +72,17 @@ def observe_failures_trace(case, variant):
         r = sh(vm, f"w $M/memory{blk}/state offline").strip()
         case.eq(r, "Device or resource busy", "offline of the filled kernel block: EBUSY")
         failures = sh(vm, f"cat {D}/failures").splitlines()
-        case.eq(len(failures), 2, "both failures logged")
+        case.eq(len(failures), 3, "the three failures logged")
         case.check(re.fullmatch(
             rf"memory{blk} online ENOMEM: MEM_GOING_ONLINE vetoed by "
             r".*notifier_call.* \[memory_notifier_recorder\]", failures[0] if failures else ""),
             "the veto names the event and the recorder's callback", failures)
-        if failures:
-            case.eq(failures[-1], f"memory{blk} offline EBUSY: failure to isolate range",
+        if len(failures) == 3:
+            case.check(re.fullmatch(
+                rf"memory{blk} offline EBUSY: notifier failure \(MEM_GOING_OFFLINE vetoed by "
+                r".*notifier_call.* \[memory_notifier_recorder\]\)", failures[1]),
+                "the vetoed offline names core mm's reason and the callback", failures)
+            case.eq(failures[2], f"memory{blk} offline EBUSY: failure to isolate range",
                     "the unmovable block's failure names core mm's reason")
         trace = sh(vm, f"grep -v '^#' {T}/trace")
         case.check(re.search(rf"memory_notify: MEM_GOING_ONLINE start_pfn=\S+ nr_pages=\S+ "
@@ -76,13 +94,16 @@ def observe_failures_trace(case, variant):
         case.check(re.search(rf"memory_block_offline: memory{blk} .* ret=-16 "
                              r'reason="failure to isolate range"', trace),
                    "the trace has the failed offline with its reason", trace[-2000:])
-        # 3. The counts: Movable online 1 ok + 1 ENOMEM, offline 1 ok; Normal online 1 ok,
-        # offline 1 EBUSY.
+        # 4. The counts: Movable online 1 ok + 1 ENOMEM, offline 1 ok + 1 EBUSY; Normal online
+        # 1 ok, offline 1 EBUSY; every operation took time, the longest at most all of them.
         st = _stats(vm)
         case.eq(st.get(("Movable", "online")), (1, 1, "ENOMEM:1"), "Movable onlines")
-        case.eq(st.get(("Movable", "offline")), (1, 0, "-"), "Movable offlines")
+        case.eq(st.get(("Movable", "offline")), (1, 1, "EBUSY:1"), "Movable offlines")
         case.eq(st.get(("Normal", "online")), (1, 0, "-"), "Normal onlines")
         case.eq(st.get(("Normal", "offline")), (0, 1, "EBUSY:1"), "Normal offlines")
+        durations = _durations(vm)
+        case.check(durations and all(0 < mx <= total for total, mx in durations),
+                   "durations: 0 < max_ns <= total_ns", durations)
         # Kept in the transcript for the admin guide: the files and the trace as they were.
         return (f"# cat {D}/failures\n" + "\n".join(failures) + "\n"
                 f"# cat {D}/stats\n" + sh(vm, f"cat {D}/stats") +

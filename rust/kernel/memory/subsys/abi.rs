@@ -173,6 +173,7 @@ macro_rules! memory_block_subsys {
 
             #[no_mangle]
             unsafe extern "C" fn memory_subsys_late_init() -> c_int {
+                // Called once, by the glue's late initcall, after `memory_dev_init()`.
                 $crate::error::from_result(|| {
                     <$t as __s::Subsystem>::late_init()?;
                     Ok(0)
