@@ -25,9 +25,7 @@ use kernel::{
         },
         late_init::LateInit,
         policy,
-        subsys::{
-            kstrtoull, sysfs_streq, BlockAttr, Buffer, RegisteredBlock, RootAttr, Subsys, Subsystem,
-        },
+        subsys::{kstrtoull, BlockAttr, Buffer, RegisteredBlock, RootAttr, Subsys, Subsystem},
     },
     page::PAGE_SHIFT,
     prelude::*,
@@ -288,7 +286,6 @@ impl State {
         self.subsys.unregister_block(lock, mem);
     }
 
-    /// Checks that `[start, start + size)` is block aligned, as core mm guarantees.
     /// Returns the id of the registered group `group`.
     fn group_id(&self, group: &MemoryGroup) -> Option<i32> {
         let groups = self.groups.lock();
@@ -321,6 +318,7 @@ impl State {
         Ok(())
     }
 
+    /// Checks that `[start, start + size)` is block aligned, as core mm guarantees.
     fn check_aligned(&self, start: usize, size: usize) -> Result {
         let mask = self.block_size() - 1;
         if kernel::warn_on_once!(start & mask != 0 || size & mask != 0) {
@@ -573,7 +571,7 @@ impl Subsystem for MemoryBlocks {
         if attr != BlockAttr::State {
             return Err(EIO);
         }
-        let online_type = Self::online_type_from_str(input)?;
+        let online_type = OnlineType::from_name(input)?;
         let lock = DeviceHotplugGuard::lock_sysfs()?;
         let changed = if online_type == OnlineType::Offline {
             mem.device_offline(&lock)?
@@ -596,7 +594,7 @@ impl Subsystem for MemoryBlocks {
     fn root_store(attr: RootAttr, input: &CStr) -> Result {
         match attr {
             RootAttr::AutoOnlineBlocks => {
-                hotplug::set_default_online_type(Self::online_type_from_str(input)?);
+                hotplug::set_default_online_type(OnlineType::from_name(input)?);
                 Ok(())
             }
             RootAttr::Probe => Self::probe(input),
@@ -606,13 +604,6 @@ impl Subsystem for MemoryBlocks {
             RootAttr::HardOfflinePage => Self::offline_page(input, true),
             _ => Err(EIO),
         }
-    }
-
-    fn online_type_from_str(input: &CStr) -> Result<OnlineType> {
-        OnlineType::ALL
-            .into_iter()
-            .find(|t| sysfs_streq(input, t.name()))
-            .ok_or(EINVAL)
     }
 
     fn find_memory_block(section_nr: usize) -> Option<ARef<MemoryBlock>> {

@@ -22,6 +22,7 @@ use core::{
 use kernel::{
     c_str,
     memory::{
+        auto_movable,
         block::{GroupKind, MemoryGroup},
         hotplug::{section, OnlineType, Zone, NUMA_NO_NODE},
         policy::{OnlinePolicy, Registration, Why},
@@ -185,136 +186,30 @@ mod memmap {
                memory wastage due to memmap size limitations (Y/N/force)");
 }
 
-/// What the auto-movable check counts, in pages.
-#[derive(Default)]
-struct Stats {
-    kernel_early_pages: usize,
-    movable_pages: usize,
-}
-
-impl Stats {
-    /// Counts the populated zones of node `nid`, or of all nodes for `NUMA_NO_NODE`.
-    fn of(nid: i32) -> Self {
-        let mut stats = Stats::default();
-        Zone::for_each_populated((nid != NUMA_NO_NODE).then_some(nid), |zone| {
-            stats.account_zone(zone)
-        });
-        stats
-    }
-
-    /// Counts a populated zone: Movable present pages and CMA pages as movable, the boot-time
-    /// pages of other zones as kernel.
-    fn account_zone(&mut self, zone: &Zone) {
-        if zone.is_movable() {
-            self.movable_pages += zone.present_pages();
-        } else {
-            self.kernel_early_pages = (self.kernel_early_pages + zone.present_early_pages())
-                .wrapping_sub(zone.cma_pages());
-            self.movable_pages += zone.cma_pages();
-        }
-    }
-}
-
-/// A number of pages, shown in MiB (or KiB if it is not a whole number of MiB).
-struct Size(usize);
-
-impl core::fmt::Display for Size {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        let kib = self.0.wrapping_mul(kernel::page::PAGE_SIZE / 1024);
-        if kib % 1024 == 0 {
-            write!(f, "{}M", kib / 1024)
-        } else {
-            write!(f, "{}K", kib)
-        }
-    }
-}
-
-/// The MOVABLE:KERNEL ratio check of `auto_movable_can_online_movable()`: `movable_pages +
-/// nr_pages <= ratio% of kernel_early_pages`, after the dynamic groups' share is taken out.
-struct RatioCheck {
-    /// `NUMA_NO_NODE` for the system-wide check.
-    nid: i32,
-    ratio: usize,
-    /// Kernel pages, without those other dynamic groups need for their Movable memory, or
-    /// `None` if they need all of it.
-    kernel_early_pages: Option<usize>,
-    /// Movable pages, without other dynamic groups' Movable memory.
-    movable_pages: usize,
-    nr_pages: usize,
-}
-
-impl RatioCheck {
-    /// Checks whether `nr_pages` more Movable pages keep the MOVABLE:KERNEL ratio system-wide
-    /// (`nid` = `NUMA_NO_NODE`) or on node `nid`, for memory of `group`.
-    fn new(ratio: usize, nid: i32, group: Option<&MemoryGroup>, nr_pages: usize) -> Self {
-        let stats = Stats::of(nid);
-
-        // Kernel memory other dynamic groups (virtio-mem devices) need for their Movable memory,
-        // and their Movable memory, which is theirs alone.
-        let (mut req_kernel_early_pages, mut group_movable_pages) = (0usize, 0usize);
-        MemoryGroup::walk_dynamic(nid, group, |g| {
-            // A ratio of 0 is not supported while the policy is in use: skip the division by
-            // zero.
-            if let Some(required) = g
-                .present_movable_pages()
-                .wrapping_mul(100)
-                .checked_div(ratio)
-            {
-                let pages = required as isize - g.present_kernel_pages() as isize;
-                if pages > 0 {
-                    req_kernel_early_pages += pages as usize;
-                }
-                group_movable_pages += g.present_movable_pages();
-            }
-            0
-        });
-        let kernel_early_pages = (stats.kernel_early_pages > req_kernel_early_pages).then(|| {
-            let pages = stats.kernel_early_pages - req_kernel_early_pages;
-            // Kernel memory of a dynamic group allows more Movable memory in the same group.
-            match group.filter(|g| g.is_dynamic()) {
-                Some(g) => pages.wrapping_add(g.present_kernel_pages()),
-                None => pages,
-            }
-        });
-        Self {
-            nid,
-            ratio,
-            kernel_early_pages,
-            movable_pages: stats.movable_pages.wrapping_sub(group_movable_pages),
-            nr_pages,
-        }
-    }
-
-    /// Returns whether the pages may go to ZONE_MOVABLE.
-    fn passes(&self) -> bool {
-        self.kernel_early_pages.is_some_and(|kernel| {
-            self.movable_pages.wrapping_add(self.nr_pages) <= self.ratio.wrapping_mul(kernel) / 100
+/// The zone pages of node `nid` or, for `NUMA_NO_NODE`, of all nodes, as the auto-movable
+/// policy counts them.
+fn zone_stats(nid: i32) -> auto_movable::ZoneStats {
+    let mut stats = auto_movable::ZoneStats::default();
+    Zone::for_each_populated((nid != NUMA_NO_NODE).then_some(nid), |zone| {
+        stats.account_zone(auto_movable::ZonePages {
+            movable: zone.is_movable(),
+            present_pages: zone.present_pages(),
+            present_early_pages: zone.present_early_pages(),
+            cma_pages: zone.cma_pages(),
         })
+    });
+    stats
+}
+
+fn group_pages(group: &MemoryGroup) -> auto_movable::GroupPages {
+    auto_movable::GroupPages {
+        kernel: group.present_kernel_pages(),
+        movable: group.present_movable_pages(),
     }
 }
 
-impl core::fmt::Display for RatioCheck {
-    /// `[node N: ]movable M + N <= R% of kernel K`, with `>` if the check fails.
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        if self.nid != NUMA_NO_NODE {
-            write!(f, "node {}: ", self.nid)?;
-        }
-        let Some(kernel) = self.kernel_early_pages else {
-            return write!(f, "other groups' movable memory needs all kernel memory");
-        };
-        let cmp = if self.passes() { "<=" } else { ">" };
-        write!(
-            f,
-            "movable {} + {} {cmp} {}% of kernel {}",
-            Size(self.movable_pages),
-            Size(self.nr_pages),
-            self.ratio,
-            Size(kernel)
-        )
-    }
-}
-
-/// The auto-movable decision (`auto_movable_zone_for_pfn()`).
+/// The auto-movable decision (`auto_movable_zone_for_pfn()`): the pure
+/// [`auto_movable::zone_for_pfn`] on the machine's page counts.
 fn auto_movable_zone(
     nid: i32,
     group: Option<&MemoryGroup>,
@@ -322,67 +217,53 @@ fn auto_movable_zone(
     nr_pages: usize,
     why: &mut Why<'_>,
 ) -> Result<&'static Zone> {
-    let ratio = AUTO_MOVABLE_RATIO.load(Ordering::Relaxed) as usize;
-    // The range the kernel zone is chosen for if Movable is not possible; like C, it is not
-    // always the block (see the spec's quirk Q1).
-    let (mut pfn, mut pages) = (start_pfn, nr_pages);
-    let kernel = |pfn, pages| Zone::for_pfn_range(OnlineType::OnlineKernel, nid, group, pfn, pages);
-    if ratio == 0 {
-        why.note(format_args!("auto_movable_ratio is 0"));
-        return kernel(pfn, pages);
-    }
-
-    let (max_pages, online_pages) = match group.map(|g| (g, g.kind())) {
-        // A static group (DIMM) is all Movable or all kernel.
-        Some((g, GroupKind::Static { max_pages })) => {
-            if g.present_kernel_pages() != 0 {
-                why.note(format_args!(
-                    "its static group has {} in kernel zones",
-                    Size(g.present_kernel_pages())
-                ));
-                return kernel(pfn, pages);
-            }
-            (max_pages, g.present_movable_pages())
-        }
-        // A dynamic group with big units (virtio-mem BBM): the rest of the unit, if no part of
-        // it is online in a kernel zone.
-        Some((_, GroupKind::Dynamic { unit_pages })) if unit_pages != nr_pages => {
-            pfn = start_pfn & !(unit_pages - 1);
-            let end_pfn = pfn + unit_pages;
-            let mut online = 0;
-            while pfn < end_pfn {
-                match section::online_zone_is_movable(pfn) {
-                    Some(false) => {
-                        why.note(format_args!(
-                            "its group's unit has memory in a kernel zone at pfn {pfn:#x}"
-                        ));
-                        return kernel(pfn, pages);
-                    }
-                    Some(true) => online += section::PAGES,
-                    None => {}
-                }
-                pfn += section::PAGES;
-            }
-            (unit_pages, online)
-        }
-        // No group, or a group with block-sized units: this block.
-        _ => (nr_pages, 0),
+    let params = auto_movable::Params {
+        ratio: AUTO_MOVABLE_RATIO.load(Ordering::Relaxed),
+        numa_aware: AUTO_MOVABLE_NUMA_AWARE.load(Ordering::Relaxed),
+        section_pages: section::PAGES,
     };
-    pages = max_pages.wrapping_sub(online_pages);
-
-    let system = RatioCheck::new(ratio, NUMA_NO_NODE, group, pages);
-    why.note(format_args!("{system}"));
-    if !system.passes() {
-        return kernel(pfn, pages);
-    }
-    if cfg!(CONFIG_NUMA) && AUTO_MOVABLE_NUMA_AWARE.load(Ordering::Relaxed) {
-        let node = RatioCheck::new(ratio, nid, group, pages);
-        why.note(format_args!("; {node}"));
-        if !node.passes() {
-            return kernel(pfn, pages);
+    let kind = group.map(|g| (g.kind(), group_pages(g)));
+    let pure_group = match kind {
+        None => auto_movable::Group::None,
+        Some((GroupKind::Static { max_pages }, pages)) => {
+            auto_movable::Group::Static { max_pages, pages }
         }
+        Some((GroupKind::Dynamic { unit_pages }, pages)) => {
+            auto_movable::Group::Dynamic { unit_pages, pages }
+        }
+    };
+    let accounting = |scope| {
+        let nid = match scope {
+            auto_movable::Scope::System => NUMA_NO_NODE,
+            auto_movable::Scope::Node(nid) => nid,
+        };
+        let zones = zone_stats(nid);
+        let mut groups = auto_movable::GroupStats::default();
+        MemoryGroup::walk_dynamic(nid, group, |g| {
+            groups.account_group(params.ratio, group_pages(g));
+            0
+        });
+        auto_movable::Accounting { zones, groups }
+    };
+    let decision = auto_movable::zone_for_pfn(
+        &params,
+        nid,
+        pure_group,
+        start_pfn,
+        nr_pages,
+        accounting,
+        section::online_zone_is_movable,
+    );
+    why.note(format_args!("{}", decision.reason));
+    match decision.choice {
+        auto_movable::Choice::Movable => {
+            Zone::for_pfn_range(OnlineType::OnlineMovable, nid, group, start_pfn, nr_pages)
+        }
+        auto_movable::Choice::Kernel {
+            start_pfn,
+            nr_pages,
+        } => Zone::for_pfn_range(OnlineType::OnlineKernel, nid, group, start_pfn, nr_pages),
     }
-    Zone::for_pfn_range(OnlineType::OnlineMovable, nid, group, start_pfn, nr_pages)
 }
 
 /// The policy registered with the memory block driver.
@@ -433,12 +314,12 @@ impl OnlinePolicy for Policy {
         writeln!(w)?;
         // The pages the ratio is checked against, before the dynamic groups' share is taken out
         // (CMA pages count as movable, as in C).
-        let system = Stats::of(NUMA_NO_NODE);
+        let system = zone_stats(NUMA_NO_NODE);
         writeln!(
             w,
             "system: kernel {} movable {}",
-            Size(system.kernel_early_pages),
-            Size(system.movable_pages)
+            auto_movable::Size(system.kernel_early_pages),
+            auto_movable::Size(system.movable_pages)
         )?;
         if cfg!(CONFIG_NUMA) {
             let mut last = None;
@@ -446,13 +327,13 @@ impl OnlinePolicy for Policy {
             Zone::for_each_populated(None, |zone| {
                 if last != Some(zone.nid()) && result.is_ok() {
                     last = Some(zone.nid());
-                    let node = Stats::of(zone.nid());
+                    let node = zone_stats(zone.nid());
                     result = writeln!(
                         w,
                         "node {}: kernel {} movable {}",
                         zone.nid(),
-                        Size(node.kernel_early_pages),
-                        Size(node.movable_pages)
+                        auto_movable::Size(node.kernel_early_pages),
+                        auto_movable::Size(node.movable_pages)
                     );
                 }
             });

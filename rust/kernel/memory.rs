@@ -5,11 +5,13 @@
 //! C headers: [`include/linux/memory.h`](srctree/include/linux/memory.h) and
 //! [`include/linux/memory_hotplug.h`](srctree/include/linux/memory_hotplug.h).
 //!
-//! The notifier chain is there whichever driver provides it; the memory blocks, their groups,
+//! The notifier chain and the auto-movable policy's decision (a pure function) are there
+//! whichever driver provides the rest; the memory blocks, their groups,
 //! the hotplug operations, the online policy interface, the subsystem's C ABI and the trace
 //! events are the Rust driver's (`CONFIG_MEMORY_HOTPLUG_RUST`): with the C driver their objects
 //! are C's.
 
+pub mod auto_movable;
 #[cfg(CONFIG_MEMORY_HOTPLUG_RUST)]
 pub mod block;
 #[cfg(CONFIG_MEMORY_HOTPLUG_RUST)]

@@ -61,6 +61,17 @@ impl fmt::Write for Buffer {
 
 /// Returns whether `input` equals `word`, allowing one trailing newline in `input`
 /// (`sysfs_streq()`).
+///
+/// # Examples
+///
+/// ```
+/// use kernel::{c_str, sysfs::sysfs_streq};
+///
+/// // What `echo online > state` writes matches, with its newline.
+/// assert!(sysfs_streq(c_str!("online\n"), c_str!("online")));
+/// assert!(!sysfs_streq(c_str!("online\n\n"), c_str!("online")));
+/// assert!(!sysfs_streq(c_str!("Online"), c_str!("online")));
+/// ```
 pub fn sysfs_streq(input: &CStr, word: &CStr) -> bool {
     // SAFETY: Both are NUL-terminated strings.
     unsafe { bindings::sysfs_streq(input.as_char_ptr(), word.as_char_ptr()) }
@@ -68,6 +79,19 @@ pub fn sysfs_streq(input: &CStr, word: &CStr) -> bool {
 
 /// Parses an unsigned 64-bit number with `kstrtoull()`: base 0 accepts `0x` hex and
 /// leading-zero octal, one trailing newline is allowed. Fails with `EINVAL` or `ERANGE`.
+///
+/// # Examples
+///
+/// ```
+/// use kernel::{c_str, sysfs::kstrtoull};
+///
+/// // The `probe` file takes a physical address.
+/// assert_eq!(kstrtoull(c_str!("0x140000000\n"), 0), Ok(0x1_4000_0000));
+/// assert_eq!(kstrtoull(c_str!("010"), 0), Ok(8));
+/// assert_eq!(kstrtoull(c_str!("0x"), 0), Err(EINVAL));
+/// assert_eq!(kstrtoull(c_str!("18446744073709551616"), 0), Err(ERANGE));
+/// assert_eq!(kstrtoull(c_str!("-1"), 0), Err(EINVAL));
+/// ```
 pub fn kstrtoull(input: &CStr, base: u32) -> Result<u64> {
     let mut value = 0u64;
     // SAFETY: `input` is NUL-terminated; `value` is valid for writes.
@@ -76,6 +100,18 @@ pub fn kstrtoull(input: &CStr, base: u32) -> Result<u64> {
 }
 
 /// Parses an unsigned 32-bit number with `kstrtouint()`. Fails with `EINVAL` or `ERANGE`.
+///
+/// # Examples
+///
+/// ```
+/// use kernel::{c_str, sysfs::kstrtouint};
+///
+/// // `memory_hotplug.auto_movable_ratio` is a `uint`.
+/// assert_eq!(kstrtouint(c_str!("301"), 0), Ok(301));
+/// assert_eq!(kstrtouint(c_str!("4294967295"), 0), Ok(u32::MAX));
+/// assert_eq!(kstrtouint(c_str!("4294967296"), 0), Err(ERANGE));
+/// assert_eq!(kstrtouint(c_str!(" 1"), 0), Err(EINVAL));
+/// ```
 pub fn kstrtouint(input: &CStr, base: u32) -> Result<u32> {
     let mut value = 0u32;
     // SAFETY: `input` is NUL-terminated; `value` is valid for writes.
@@ -85,6 +121,20 @@ pub fn kstrtouint(input: &CStr, base: u32) -> Result<u32> {
 
 /// Parses a boolean with `kstrtobool()`: `y`/`Y`/`t`/`T`/`1`/`on` or `n`/`N`/`f`/`F`/`0`/`off`,
 /// judged by the first characters only. Fails with `EINVAL`.
+///
+/// # Examples
+///
+/// ```
+/// use kernel::{c_str, sysfs::kstrtobool};
+///
+/// // `memory_hotplug.auto_movable_numa_aware` and the `online` file.
+/// assert_eq!(kstrtobool(c_str!("Y")), Ok(true));
+/// assert_eq!(kstrtobool(c_str!("yes")), Ok(true));
+/// assert_eq!(kstrtobool(c_str!("off")), Ok(false));
+/// assert_eq!(kstrtobool(c_str!("0\n")), Ok(false));
+/// assert_eq!(kstrtobool(c_str!("2")), Err(EINVAL));
+/// assert_eq!(kstrtobool(c_str!("")), Err(EINVAL));
+/// ```
 pub fn kstrtobool(input: &CStr) -> Result<bool> {
     let mut value = false;
     // SAFETY: `input` is NUL-terminated; `value` is valid for writes.

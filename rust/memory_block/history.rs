@@ -19,7 +19,6 @@ use kernel::{
         trace,
     },
     prelude::*,
-    seq_file::SeqFile,
     str::CStr,
     sync::Mutex,
     time::Ktime,
@@ -70,7 +69,7 @@ impl Logged {
 
     /// `memoryN online|offline ERRNO`, then `: ` and the reason where one is known: core mm's,
     /// the veto (`EVENT vetoed by SYMBOL`), or both (`notifier failure (EVENT vetoed by ...)`).
-    fn show(&self, m: &mut SeqFile) -> Result {
+    fn show(&self, m: &mut impl Write) -> Result {
         write!(m, "memory{} {} ", self.id, self.op.name())?;
         write_errno(m, self.error)?;
         if let Some(reason) = self.core_mm {
@@ -119,7 +118,7 @@ impl OpStats {
     }
 
     /// `OK FAILED TOTAL_NS MAX_NS ERRNO:N,...` (`-` without failures).
-    fn show(&self, m: &mut SeqFile) -> Result {
+    fn show(&self, m: &mut impl Write) -> Result {
         write!(
             m,
             "{} {} {} {} ",
@@ -206,7 +205,7 @@ impl History {
     }
 
     /// Writes the kept failures, oldest first, one per line (see [`Logged::show`]).
-    pub(crate) fn show_failures(&self, m: &mut SeqFile) -> Result {
+    pub(crate) fn show_failures(&self, m: &mut impl Write) -> Result {
         let start = (self.logged % FAILURES_KEPT as u64) as usize % self.failures.len().max(1);
         let (newer, older) = self.failures.split_at(start);
         for logged in Iterator::chain(older.iter(), newer) {
@@ -216,7 +215,7 @@ impl History {
     }
 
     /// Writes the counts, one line per zone type and operation that has any.
-    pub(crate) fn show_stats(&self, m: &mut SeqFile) -> Result {
+    pub(crate) fn show_stats(&self, m: &mut impl Write) -> Result {
         writeln!(m, "zone op ok failed total_ns max_ns failures_by_errno")?;
         for zone in self.zones.iter() {
             let Some(name) = zone.name else { continue };
@@ -233,7 +232,7 @@ impl History {
 }
 
 /// Writes the name of `error` (`EBUSY`), or its negative number if it has none.
-pub(crate) fn write_errno(m: &mut SeqFile, error: Error) -> Result {
+pub(crate) fn write_errno(m: &mut impl Write, error: Error) -> Result {
     match error.name() {
         Some(name) => write!(m, "{}", name.to_str()?)?,
         None => write!(m, "{}", error.to_errno())?,
@@ -315,4 +314,115 @@ pub(crate) fn offline_done(history: &Mutex<History>, timer: Timer, done: Done<'_
         duration_ns,
     );
     done.record(history, Op::Offline, duration_ns);
+}
+
+/// The `memory_block` KUnit suite: the failure log and the statistics, without a machine.
+#[cfg(CONFIG_KUNIT)]
+mod tests {
+    use super::*;
+    use kernel::kunit::suite::Test;
+
+    /// The text of a `show_*` function.
+    struct Text(KVec<u8>);
+
+    impl Write for Text {
+        fn write_str(&mut self, s: &str) -> core::fmt::Result {
+            self.0
+                .extend_from_slice(s.as_bytes(), GFP_KERNEL)
+                .map_err(|_| core::fmt::Error)
+        }
+    }
+
+    fn text(show: impl FnOnce(&mut Text) -> Result) -> Result<KVec<u8>> {
+        let mut t = Text(KVec::new());
+        show(&mut t)?;
+        Ok(t.0)
+    }
+
+    fn failure(error: Error) -> Failure {
+        Failure {
+            error,
+            veto: None,
+            core_mm: Some(c_str!("failure to isolate range")),
+        }
+    }
+
+    fn record_failure(h: &mut History, id: usize, error: Error) {
+        let result = Err(failure(error));
+        let logged = Logged::new(id, Op::Offline, result.as_ref().unwrap_err());
+        h.record(Op::Offline, None, &result, 1000, Some(logged));
+    }
+
+    fn lines(bytes: &[u8]) -> impl Iterator<Item = &[u8]> {
+        bytes.split(|b| *b == b'\n').filter(|l| !l.is_empty())
+    }
+
+    /// More failures than are kept: the oldest go first, the rest stay in order.
+    fn failures_wrap_around(test: &Test) {
+        let Ok(mut h) = History::new() else {
+            test.expect(false, format_args!("History::new"));
+            return;
+        };
+        let n = FAILURES_KEPT + 6;
+        for id in 0..n {
+            record_failure(&mut h, id, EBUSY);
+        }
+        let Ok(log) = text(|t| h.show_failures(t)) else {
+            test.expect(false, format_args!("show_failures"));
+            return;
+        };
+        let got: KVec<&[u8]> = lines(&log).fold(KVec::new(), |mut v, l| {
+            let _ = v.push(l, GFP_KERNEL);
+            v
+        });
+        test.expect_eq(got.len(), FAILURES_KEPT, format_args!("lines kept"));
+        test.expect_eq(
+            got.first().copied(),
+            Some(&b"memory6 offline EBUSY: failure to isolate range"[..]),
+            format_args!("the oldest kept"),
+        );
+        test.expect_eq(
+            got.last().copied(),
+            Some(&b"memory69 offline EBUSY: failure to isolate range"[..]),
+            format_args!("the newest"),
+        );
+        test.expect_eq(h.logged, n as u64, format_args!("failures logged"));
+    }
+
+    /// Failures are counted by errno, the first six distinct ones by name, the rest as other.
+    fn stats_by_errno(test: &Test) {
+        let Ok(mut h) = History::new() else {
+            test.expect(false, format_args!("History::new"));
+            return;
+        };
+        let ok: Result<(), Failure> = Ok(());
+        h.record(Op::Online, None, &ok, 500, None);
+        h.record(Op::Online, None, &ok, 1500, None);
+        for (i, e) in [
+            EBUSY, EBUSY, ENOMEM, EINVAL, EPERM, EAGAIN, EINTR, ENODEV, EIO,
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            record_failure(&mut h, i, e);
+        }
+        let Ok(stats) = text(|t| h.show_stats(t)) else {
+            test.expect(false, format_args!("show_stats"));
+            return;
+        };
+        let want: &[u8] = b"zone op ok failed total_ns max_ns failures_by_errno\n\
+            none online 2 0 2000 1500 -\n\
+            none offline 0 9 9000 1000 \
+            EBUSY:2,ENOMEM:1,EINVAL:1,EPERM:1,EAGAIN:1,EINTR:1,other:2\n\
+            failures_logged 9\n";
+        let ok = test.expect(&stats[..] == want, format_args!("stats text"));
+        if !ok {
+            test.info(format_args!(
+                "got: {}",
+                core::str::from_utf8(&stats).unwrap_or("?")
+            ));
+        }
+    }
+
+    kernel::kunit_test_suite!("memory_block", [failures_wrap_around, stats_by_errno]);
 }

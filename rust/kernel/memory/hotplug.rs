@@ -38,7 +38,42 @@ impl OnlineType {
         OnlineType::OnlineMovable,
     ];
 
+    /// Returns the online type named `name` (with one trailing newline allowed), as `state`
+    /// and `auto_online_blocks` take it (`mhp_online_type_from_str()`); fails with `EINVAL`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use kernel::{c_str, memory::hotplug::OnlineType};
+    ///
+    /// let t = OnlineType::from_name(c_str!("online_movable\n"));
+    /// assert_eq!(t, Ok(OnlineType::OnlineMovable));
+    /// assert_eq!(OnlineType::from_name(c_str!("offline")), Ok(OnlineType::Offline));
+    /// assert_eq!(OnlineType::from_name(c_str!("movable")), Err(EINVAL));
+    /// assert_eq!(OnlineType::from_name(c_str!("ONLINE")), Err(EINVAL));
+    /// ```
+    pub fn from_name(name: &CStr) -> Result<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|t| crate::sysfs::sysfs_streq(name, t.name()))
+            .ok_or(EINVAL)
+    }
+
     /// Returns the online type with the C value `value`, if there is one.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use kernel::memory::hotplug::OnlineType;
+    ///
+    /// // The values of C's `enum mmop`.
+    /// assert_eq!(OnlineType::from_raw(0), Some(OnlineType::Offline));
+    /// assert_eq!(OnlineType::from_raw(3), Some(OnlineType::OnlineMovable));
+    /// assert_eq!(OnlineType::from_raw(4), None);
+    /// for t in OnlineType::ALL {
+    ///     assert_eq!(OnlineType::from_raw(t.as_raw()), Some(t));
+    /// }
+    /// ```
     pub fn from_raw(value: u32) -> Option<Self> {
         Self::ALL.into_iter().find(|t| *t as u32 == value)
     }
@@ -602,6 +637,24 @@ pub fn node_possible(nid: i32) -> bool {
 }
 
 /// Sparse memory sections: the unit memory blocks are made of.
+///
+/// # Examples
+///
+/// ```
+/// use kernel::memory::hotplug::{memory_block_size_bytes, section};
+/// use kernel::page::PAGE_SIZE;
+///
+/// assert_eq!(section::PAGES * PAGE_SIZE, section::SIZE);
+/// // A memory block is a whole number of sections; block N starts at section N * that.
+/// let sections_per_block = memory_block_size_bytes() / section::SIZE;
+/// assert!(sections_per_block >= 1);
+/// assert_eq!(memory_block_size_bytes() % section::SIZE, 0);
+/// let block = 5;
+/// let pfn = section::nr_to_pfn(block * sections_per_block);
+/// assert_eq!(pfn * PAGE_SIZE, block * memory_block_size_bytes());
+/// assert_eq!(section::pfn_to_nr(pfn + section::PAGES - 1), block * sections_per_block);
+/// assert_eq!(section::pfn_to_nr(pfn + section::PAGES), block * sections_per_block + 1);
+/// ```
 pub mod section {
     use crate::bindings;
 

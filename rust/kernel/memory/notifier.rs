@@ -129,6 +129,22 @@ impl Action {
     }
 
     /// Returns the event whose C name is `name`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use kernel::memory::notifier::Action;
+    ///
+    /// let action = Action::from_name(b"MEM_GOING_OFFLINE");
+    /// assert_eq!(action, Some(Action::GoingOffline));
+    /// assert!(Action::GoingOffline.is_vetoable() && !Action::Offline.is_vetoable());
+    /// assert_eq!(Action::from_name(b"MEM_going_offline"), None);
+    /// // Every event's name and value lead back to it.
+    /// for a in Action::ALL {
+    ///     assert_eq!(Action::from_name(a.name().as_bytes()), Some(a));
+    ///     assert_eq!(Action::from_raw(a.as_raw() as _), Some(a));
+    /// }
+    /// ```
     pub fn from_name(name: &[u8]) -> Option<Self> {
         Self::ALL.into_iter().find(|a| a.name().as_bytes() == name)
     }
@@ -235,6 +251,19 @@ pub enum NotifyResult {
 
 impl NotifyResult {
     /// Returns the C value (`NOTIFY_*` or `notifier_from_errno()`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use kernel::memory::notifier::NotifyResult;
+    ///
+    /// assert_eq!(NotifyResult::Done.to_raw(), 0); // NOTIFY_DONE
+    /// assert_eq!(NotifyResult::Ok.to_raw(), 1); // NOTIFY_OK
+    /// assert_eq!(NotifyResult::Stop.to_raw(), 0x8001); // NOTIFY_STOP
+    /// assert_eq!(NotifyResult::Bad.to_raw(), 0x8002); // NOTIFY_BAD
+    /// // notifier_from_errno(-EBUSY): NOTIFY_STOP_MASK | (NOTIFY_OK + 16).
+    /// assert_eq!(NotifyResult::Error(EBUSY).to_raw(), 0x8011);
+    /// ```
     pub fn to_raw(self) -> i32 {
         match self {
             NotifyResult::Done => bindings::NOTIFY_DONE as i32,
@@ -250,6 +279,19 @@ impl NotifyResult {
 
     /// Returns the errno the operation fails with when a callback returns `self` for a
     /// vetoable event (`notifier_to_errno()`), or `None` if it does not fail.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use kernel::memory::notifier::NotifyResult;
+    ///
+    /// assert_eq!(NotifyResult::Ok.to_errno(), None);
+    /// // NOTIFY_STOP hides the event from later callbacks but does not fail the operation.
+    /// assert_eq!(NotifyResult::Stop.to_errno(), None);
+    /// // A bare NOTIFY_BAD fails the online or offline with EPERM.
+    /// assert_eq!(NotifyResult::Bad.to_errno(), Some(EPERM));
+    /// assert_eq!(NotifyResult::Error(ENOMEM).to_errno(), Some(ENOMEM));
+    /// ```
     pub fn to_errno(self) -> Option<Error> {
         match self {
             NotifyResult::Done | NotifyResult::Ok | NotifyResult::Stop => None,

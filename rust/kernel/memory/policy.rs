@@ -40,8 +40,8 @@ impl<'a> Why<'a> {
         Self(Some(w))
     }
 
-    /// Adds a reason; formats nothing unless the reasons are wanted. A reason that does not fit
-    /// is cut short (a `seq_file` retries with a bigger buffer).
+    /// Adds a reason; formats nothing unless the reasons are wanted. What the writer cannot take
+    /// is dropped (the driver's explanation keeps one line of 256 bytes and marks a cut).
     pub fn note(&mut self, args: fmt::Arguments<'_>) {
         if let Some(w) = self.0.as_mut() {
             let _ = w.write_fmt(args);

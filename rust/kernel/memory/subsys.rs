@@ -10,7 +10,7 @@
 
 use super::{
     block::{Altmap, BlockState, GroupKind, LockedBlock, MemoryBlock, MemoryGroup},
-    hotplug::{DeviceHotplugLocked, OnlineType},
+    hotplug::DeviceHotplugLocked,
 };
 use crate::{
     bindings, c_str,
@@ -121,9 +121,6 @@ pub trait Subsystem: 'static {
 
     /// Stores into a root attribute. On success the whole write is consumed.
     fn root_store(attr: RootAttr, input: &CStr) -> Result;
-
-    /// `mhp_online_type_from_str()`.
-    fn online_type_from_str(input: &CStr) -> Result<OnlineType>;
 
     /// `find_memory_block()`: the block containing section `section_nr`, with a reference.
     fn find_memory_block(section_nr: usize) -> Option<ARef<MemoryBlock>>;

@@ -3,7 +3,8 @@
 #
 # Build the guest initramfs for one variant: static busybox, bash, util-linux
 # lsmem/chmem, kmod (modprobe, modinfo, rmmod, lsmod), the variant's modules,
-# the upstream memory-hotplug selftest and the guest agent (guest/init).
+# the memory-hotplug selftests (as the tree has them, and installed for the
+# kselftest runner) and the guest agent (guest/init).
 #
 # Usage: initramfs.sh MODROOT SRCTREE OUTPUT
 #   MODROOT  the variant's INSTALL_MOD_PATH (holds lib/modules/<release>)
@@ -67,6 +68,12 @@ cp -a "$srctree/tools/testing/selftests/memory-hotplug" "$root/opt/selftests/"
 if [ -d "$here/../selftests/memory-hotplug" ]; then
 	cp -a "$here/../selftests/memory-hotplug/." "$root/opt/selftests/memory-hotplug/"
 fi
+
+# The memory-hotplug kselftests, installed as kselftest_install.sh installs the
+# selftests (make install with KSFT_INSTALL_PATH), for this target only: run
+# them with /opt/kselftest/run_kselftest.sh.
+make -s -C "$srctree/tools/testing/selftests" TARGETS=memory-hotplug \
+	KSFT_INSTALL_PATH="$root/opt/kselftest" install >/dev/null
 
 cp "$here/guest/init" "$root/init"
 chmod 755 "$root/init"

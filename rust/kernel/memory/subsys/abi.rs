@@ -21,7 +21,7 @@ use crate::{
     ffi::{c_char, c_int, c_ulong, c_void},
     memory::{
         block::{Altmap, GroupKind, MemoryBlock, MemoryGroup},
-        hotplug::DeviceHotplugLocked,
+        hotplug::{DeviceHotplugLocked, OnlineType},
     },
     str::CStr,
 };
@@ -31,10 +31,10 @@ pub unsafe fn memory_dev_init<T: Subsystem>(subsys: &'static Subsys) {
     T::dev_init(subsys)
 }
 
-pub unsafe fn mhp_online_type_from_str<T: Subsystem>(s: *const c_char) -> c_int {
+pub unsafe fn mhp_online_type_from_str(s: *const c_char) -> c_int {
     // SAFETY: `s` is a NUL-terminated string (C contract).
     let s = unsafe { CStr::from_char_ptr(s) };
-    match T::online_type_from_str(s) {
+    match OnlineType::from_name(s) {
         Ok(t) => t.as_raw() as c_int,
         Err(e) => e.to_errno(),
     }
@@ -185,7 +185,7 @@ macro_rules! memory_block_subsys {
             #[no_mangle]
             unsafe extern "C" fn mhp_online_type_from_str(s: *const c_char) -> c_int {
                 // SAFETY: C contract of the function.
-                unsafe { __abi::mhp_online_type_from_str::<$t>(s) }
+                unsafe { __abi::mhp_online_type_from_str(s) }
             }
             const _: [unsafe extern "C" fn(*const c_char) -> c_int; 2] =
                 [mhp_online_type_from_str, __b::mhp_online_type_from_str];
