@@ -49,7 +49,7 @@ demo: deps
 # compared with c; the fuzzer's 10^4 debug writes are checked, not compared; fault_injection
 # fails the allocations of module loading only); `make test-debug` runs all of its
 # scenarios, fault_injection in full.
-DEBUG_TESTS := notifier_sequences,policy_rmmod_with_altmaps,sysfs_fuzz,stress,fault_injection,observe_failures_trace
+DEBUG_TESTS := notifier_sequences,policy_rmmod_with_altmaps,sysfs_fuzz,stress,fault_injection,observe_failures_trace,kunit_boot
 
 test: deps
 	@tools/build/build-kernel.sh rust

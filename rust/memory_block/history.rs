@@ -317,7 +317,7 @@ pub(crate) fn offline_done(history: &Mutex<History>, timer: Timer, done: Done<'_
 }
 
 /// The `memory_block` KUnit suite: the failure log and the statistics, without a machine.
-#[cfg(CONFIG_KUNIT)]
+#[cfg(CONFIG_MEMORY_HOTPLUG_RUST_KUNIT_TEST)]
 mod tests {
     use super::*;
     use kernel::kunit::suite::Test;

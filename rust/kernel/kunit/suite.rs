@@ -9,7 +9,8 @@
 //! module (run when it is loaded), as C's `kunit_test_suite()` does. A case checks with
 //! [`Test::expect`], which marks it failed and logs where, like `KUNIT_EXPECT_TRUE_MSG()`, and
 //! goes on: unlike an assertion it never leaves the case early, so nothing is skipped without
-//! its destructor. Doctests of the `kernel` crate run as KUnit too, through
+//! its destructor. The messages go to the kernel log (where the boot-time KTAP report is), not
+//! to the case's debugfs log. Doctests of the `kernel` crate run as KUnit too, through
 //! `CONFIG_RUST_KERNEL_DOCTESTS`.
 //!
 //! # Examples
@@ -133,24 +134,35 @@ pub const fn suite_name(name: &str) -> [crate::ffi::c_char; 256] {
 /// ([`Test`]), run in order (C's `kunit_test_suite()`).
 ///
 /// The suite is registered in the `.kunit_test_suites` section of the kernel image or the
-/// module it is built into; KUnit runs it at boot or at the module's load.
+/// module it is built into; KUnit runs it at boot (built-in KUnit) or at the module's load.
+/// Gate the invocation on the tests' own Kconfig symbol (`depends on KUNIT=y` for built-in
+/// code), as C test suites are.
 #[macro_export]
 macro_rules! kunit_test_suite {
     ($name:literal, [$($case:path),+ $(,)?]) => {
-        #[cfg(CONFIG_KUNIT)]
         const _: () = {
             static mut CASES: [$crate::bindings::kunit_case; [$(stringify!($case)),+].len() + 1] = [
                 $(
                     $crate::bindings::kunit_case {
                         run_case: {
+                            /// # Safety
+                            ///
+                            /// `test` is the running case's `struct kunit`.
                             unsafe extern "C" fn run(test: *mut $crate::bindings::kunit) {
+                                // The case cannot keep the `Test` beyond the call.
+                                let case: for<'a> fn(&'a $crate::kunit::suite::Test) = $case;
                                 // SAFETY: KUnit calls `run_case` with the case's `struct kunit`,
                                 // which outlives the call.
-                                $case(unsafe { $crate::kunit::suite::Test::from_raw(test) });
+                                case(unsafe { $crate::kunit::suite::Test::from_raw(test) });
                             }
                             Some(run)
                         },
                         name: $crate::c_str!(stringify!($case)).as_char_ptr(),
+                        // What `KUNIT_CASE()` sets to `KBUILD_MODNAME`, for filters.
+                        module_name: concat!(::core::module_path!(), "\0")
+                            .as_ptr()
+                            .cast::<$crate::ffi::c_char>()
+                            .cast_mut(),
                         // SAFETY: All-zero is a valid value of the other fields (no parameters,
                         // default attributes, state KUnit fills in).
                         ..unsafe { ::core::mem::zeroed() }

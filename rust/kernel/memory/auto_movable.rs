@@ -24,15 +24,14 @@
 //! use kernel::memory::auto_movable::{zone_for_pfn, Accounting, Choice, Group, Params, Scope};
 //! use kernel::{fmt, str::CString};
 //!
-//! const MIB: usize = 256; // pages of 4 KiB
-//! let params = Params { ratio: 301, numa_aware: true, section_pages: 128 * MIB };
+//! const MIB: usize = (1 << 20) / kernel::page::PAGE_SIZE; // pages
+//! let params = Params { ratio: 301, numa_aware: false, section_pages: 128 * MIB };
 //! let accounting = |_: Scope| Accounting::from_pages(1024 * MIB, 1536 * MIB);
 //! let decision = zone_for_pfn(&params, 0, Group::None, 0x100000, 128 * MIB, accounting, |_| None);
 //! assert_eq!(decision.choice, Choice::Movable);
 //! assert_eq!(
 //!     CString::try_from_fmt(fmt!("{}", decision.reason))?.as_bytes(),
-//!     b"movable 1536M + 128M <= 301% of kernel 1024M; node 0: movable 1536M + 128M <= 301% of \
-//!      kernel 1024M"
+//!     b"movable 1536M + 128M <= 301% of kernel 1024M"
 //! );
 //! # Ok::<(), Error>(())
 //! ```
@@ -43,7 +42,7 @@
 //! use kernel::memory::auto_movable::{zone_for_pfn, Accounting, Choice, Group, Params, Scope};
 //! use kernel::{fmt, str::CString};
 //!
-//! const MIB: usize = 256;
+//! const MIB: usize = (1 << 20) / kernel::page::PAGE_SIZE;
 //! let params = Params { ratio: 100, numa_aware: false, section_pages: 128 * MIB };
 //! let accounting = |_: Scope| Accounting::from_pages(1024 * MIB, 1024 * MIB);
 //! let decision = zone_for_pfn(&params, 0, Group::None, 0x100000, 128 * MIB, accounting, |_| None);
@@ -437,7 +436,7 @@ pub struct Decision {
 /// use kernel::memory::auto_movable::*;
 /// use kernel::{fmt, str::CString};
 ///
-/// const MIB: usize = 256;
+/// const MIB: usize = (1 << 20) / kernel::page::PAGE_SIZE;
 /// let params = Params { ratio: 301, numa_aware: false, section_pages: 128 * MIB };
 /// let accounting = |_: Scope| Accounting::from_pages(100 * MIB, 256 * MIB);
 /// let dimm = |kernel| Group::Static {
@@ -455,21 +454,23 @@ pub struct Decision {
 /// # Ok::<(), Error>(())
 /// ```
 ///
-/// A virtio-mem device in big-block mode (1 GiB units of 128 MiB blocks) whose unit has a
+/// A virtio-mem device in big-block mode (units of 8 sections, blocks of one) whose unit has a
 /// section online in a kernel zone keeps the rest of the unit there:
 ///
 /// ```
 /// use kernel::memory::auto_movable::*;
 ///
-/// const MIB: usize = 256;
-/// let params = Params { ratio: 301, numa_aware: true, section_pages: 128 * MIB };
-/// let group = Group::Dynamic { unit_pages: 1024 * MIB, pages: GroupPages::default() };
+/// const MIB: usize = (1 << 20) / kernel::page::PAGE_SIZE;
+/// let section = 128 * MIB;
+/// let params = Params { ratio: 301, numa_aware: true, section_pages: section };
+/// let group = Group::Dynamic { unit_pages: 8 * section, pages: GroupPages::default() };
 /// let accounting = |_: Scope| Accounting::from_pages(4096 * MIB, 0);
-/// // The unit starts at pfn 0x400000; its third section is online in ZONE_NORMAL.
-/// let zone_of = |pfn: usize| (pfn == 0x410000).then_some(false);
-/// let d = zone_for_pfn(&params, 0, group, 0x418000, 128 * MIB, accounting, zone_of);
-/// assert_eq!(d.reason, Reason::UnitHasKernel(0x410000));
-/// assert_eq!(d.choice, Choice::Kernel { start_pfn: 0x410000, nr_pages: 128 * MIB });
+/// // The unit starts at `unit`; its third section is online in ZONE_NORMAL; the fourth is onlined.
+/// let unit = 32 * section;
+/// let zone_of = |pfn: usize| (pfn == unit + 2 * section).then_some(false);
+/// let d = zone_for_pfn(&params, 0, group, unit + 3 * section, section, accounting, zone_of);
+/// assert_eq!(d.reason, Reason::UnitHasKernel(unit + 2 * section));
+/// assert_eq!(d.choice, Choice::Kernel { start_pfn: unit + 2 * section, nr_pages: section });
 /// ```
 pub fn zone_for_pfn(
     params: &Params,
@@ -547,5 +548,5 @@ pub fn zone_for_pfn(
     }
 }
 
-#[cfg(CONFIG_KUNIT)]
+#[cfg(CONFIG_MEMORY_HOTPLUG_RUST_KUNIT_TEST)]
 mod tests;

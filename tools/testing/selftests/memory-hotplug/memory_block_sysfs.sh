@@ -40,7 +40,7 @@ for f in block_size_bytes:444 auto_online_blocks:644 probe:200 \
 	perms+="$(stat -c %n:%a "$SYSMEM/${f%%:*}" | sed 's|.*/||') "
 	want+="$f "
 done
-check "root files' permissions" "$perms" "$want"
+check "root files' permissions: $perms" "$perms" "$want"
 if [ -e "$SYSMEM/probe" ]; then
 	check "probe: an unaligned address is EINVAL" \
 		"$(write_err "$SYSMEM/probe" 0x1)" "Invalid argument"

@@ -19,10 +19,18 @@ if ! modinfo -F filename "$MOD" 2>/dev/null | grep -q '\.ko'; then
 fi
 mount_debugfs
 
-was_loaded=$([ -e /sys/module/$MOD/initstate ] && echo yes)
+# Put back what was there: the module with its parameters, or nothing.
+# (modprobe also applies memory_hotplug.* options of the kernel command line:
+# run this on a kernel booted without them.)
+was_loaded=""
+if [ -e /sys/module/$MOD/initstate ]; then
+	for p in online_policy auto_movable_ratio auto_movable_numa_aware; do
+		was_loaded+=" $p=$(cat "$PARAMS/$p")"
+	done
+fi
 restore() {
 	rmmod "$MOD" 2>/dev/null
-	[ -z "$was_loaded" ] || modprobe "$MOD"
+	[ -z "$was_loaded" ] || modprobe "$MOD" $was_loaded
 }
 trap restore EXIT
 

@@ -80,8 +80,9 @@ fi
 
 # A runtime write takes effect: the first zone of an offline block's
 # valid_zones is the zone a plain online would choose now.
-# The lowest offline block: with DIMMs added and left offline, the first one's
-# has no memory in a kernel zone (which would keep it out of Movable).
+# The lowest offline block. Precondition: the memory device it belongs to has
+# no memory online in a kernel zone (which keeps a DIMM's blocks out of
+# Movable), as after adding DIMMs and leaving them offline.
 off=$(blocks_in offline | head -n 1)
 if [ -n "$off" ] && grep -qw Movable "$SYSMEM/memory$off/valid_zones"; then
 	vz=$SYSMEM/memory$off/valid_zones
