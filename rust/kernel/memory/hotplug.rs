@@ -467,10 +467,8 @@ pub fn online_block(mem: &LockedBlock<'_>, zone: &'static Zone) -> Result<(), Fa
         let onlined = init_memmap_on_memory(&lock, mem, zone).and_then(|()| {
             let (start_pfn, nr_pages) = (pfns.memory_start_pfn(), pfns.memory_nr_pages());
             let group = group_ptr(mem.group());
-            // SAFETY: `mem_hotplug_lock` is held for write; the range is the memory of a
-            // registered, offline block whose device lock is held (so it cannot go away or
-            // change state) and whose vmemmap is initialised; `zone` is a zone of the block's
-            // node.
+            // SAFETY: `mem_hotplug_lock` is held for write; the range is a registered, offline,
+            // device-locked (stable) block with its vmemmap initialised, `zone` its node's.
             let ret = unsafe { bindings::online_pages(start_pfn, nr_pages, zone.as_raw(), group) };
             let ret = to_result(ret);
             if ret.is_err() {
@@ -525,10 +523,8 @@ pub fn offline_block(mem: &LockedBlock<'_>) -> Result<(), Failure> {
         let (ret, veto) = record_veto(&lock, || {
             let (start_pfn, nr_pages) = (pfns.memory_start_pfn(), pfns.memory_nr_pages());
             let group = group_ptr(mem.group());
-            // SAFETY: `mem_hotplug_lock` is held for write; the range is the memory of a
-            // registered, online block whose device lock is held, in `zone`;
-            // `offline_pages()` checks that the range is online in one zone; `reason` is
-            // valid for writes.
+            // SAFETY: `mem_hotplug_lock` is held for write; the range is a registered, online,
+            // device-locked block in `zone` (`offline_pages()` checks it); `reason` is writable.
             let ret = unsafe {
                 bindings::offline_pages(start_pfn, nr_pages, zone.as_raw(), group, &mut reason)
             };
