@@ -9,6 +9,7 @@
 #   make kernel VARIANT=v  build a variant (c, rust, rust-mod, debug); last line = bzImage path
 #   make vm VARIANT=v CMD='lsmem'   boot a variant and run commands in it
 #   make check             rustfmt, clippy and checkpatch only
+#   make matrix            build the Rust code with each option of the config matrix off
 #   make test-only T='notifier*'    run tests on the kernels already built
 #   make test-debug        build the debug variant (lockdep, KASAN, kmemleak) and run its tests
 #   make fuzz SEED=n WRITES=n VARIANTS=c,rust   the seeded sysfs fuzzer on built kernels
@@ -25,7 +26,7 @@ export MHP_CACHE
 
 TESTS := tools/testing/tests/run.py $(foreach t,$(T),-k '$(t)')
 
-.PHONY: all deps tree kernel demo test test-only test-debug fuzz stress check vm clean help
+.PHONY: all deps tree kernel demo test test-only test-debug fuzz stress check matrix vm clean help
 
 all: help
 
@@ -79,6 +80,11 @@ stress:
 check: deps
 	@tools/build/prepare-tree.sh
 	@tools/testing/tests/run.py -k rustfmt -k clippy -k checkpatch
+
+# Every entry of the configuration matrix (test_config_matrix.py; `make test` builds two).
+matrix: deps
+	@tools/build/build-kernel.sh rust
+	@MATRIX=all tools/testing/tests/run.py -k config_matrix
 
 vm:
 	@tools/testing/vm/vm.py --variant $(VARIANT) -- "$(CMD)"

@@ -257,17 +257,16 @@ impl State {
         Ok(())
     }
 
-    /// Removes the blocks `ids` (`remove_memory_block()` of each), which all exist, waiting
-    /// for one RCU grace period per batch of blocks (see `XArray::remove_range`), not one per
-    /// block.
+    /// Removes the blocks `ids` (`remove_memory_block()` of each), which all exist. Lookups
+    /// that raced with the removal may still hold references: the last one frees the block.
     fn remove_range(&self, lock: &DeviceHotplugLocked, ids: Range<usize>, unlink_nodes: bool) {
-        let mut expected = ids.start;
-        self.blocks.remove_range(ids.clone(), |id, mem| {
-            kernel::warn_on_once!(id != expected);
-            expected = id + 1;
+        for id in ids {
+            let Some(mem) = self.blocks.remove(id) else {
+                kernel::warn_on_once!(true);
+                continue;
+            };
             self.unregister_block(lock, mem, unlink_nodes);
-        });
-        kernel::warn_on_once!(expected != ids.end);
+        }
     }
 
     /// Unregisters a block taken out of `blocks`; `unlink_nodes` for memory being removed,
@@ -450,7 +449,10 @@ impl MemoryBlocks {
         }
         let lock = DeviceHotplugGuard::lock_sysfs()?;
         let nid = hotplug::memory_add_physaddr_to_nid(addr);
-        hotplug::add_memory(&lock, nid, addr, st.block_size() as u64)
+        // SAFETY: `probe` (root only, mode 0200) is the architecture's interface for the
+        // administrator to say that a block of RAM is present there and unused, which the
+        // kernel cannot check (`CONFIG_ARCH_MEMORY_PROBE`).
+        unsafe { hotplug::add_memory(&lock, nid, addr, st.block_size() as u64) }
     }
 
     /// `soft_offline_page` and `hard_offline_page`.
@@ -493,17 +495,19 @@ impl Subsystem for MemoryBlocks {
         if let Err(e) = subsys.register() {
             panic!("memory_dev_init() failed to register subsystem: {:?}\n", e);
         }
-        // Boot memory: one online block for every block-sized range with a present section,
-        // up to the highest present section.
+        // Boot memory: one online block for every block with a present section, in one walk
+        // over the present sections that goes on after the block once it is added (upstream's
+        // `memory_dev_init()` since 6.16).
         let lock = DeviceHotplugGuard::lock();
-        let highest = section::highest_present();
-        for base in (0..=highest).step_by(sections_per_block) {
-            if !(base..base + sections_per_block).any(section::is_present) {
-                continue;
-            }
-            if let Err(e) = st.add_block(&lock, st.block_id(base), BlockState::Online, None, None) {
+        let mut next = section::first_present_from(0);
+        while let Some(nr) = next {
+            let id = st.block_id(nr);
+            if let Err(e) = st.add_block(&lock, id, BlockState::Online, None, None) {
                 panic!("memory_dev_init() failed to add memory block: {:?}\n", e);
             }
+            next = (id + 1)
+                .checked_mul(sections_per_block)
+                .and_then(section::first_present_from);
         }
     }
 

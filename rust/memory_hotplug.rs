@@ -24,8 +24,8 @@ use kernel::{
     memory::{
         auto_movable,
         block::{GroupKind, MemoryGroup},
-        hotplug::{section, OnlineType, Zone, NUMA_NO_NODE},
-        policy::{OnlinePolicy, Registration, Why},
+        hotplug::{section, Zone, NUMA_NO_NODE},
+        policy::{OnlinePolicy, Registration, Why, ZoneChoice},
     },
     module_param::ParamOps,
     prelude::*,
@@ -216,7 +216,7 @@ fn auto_movable_zone(
     start_pfn: usize,
     nr_pages: usize,
     why: &mut Why<'_>,
-) -> Result<&'static Zone> {
+) -> ZoneChoice {
     let params = auto_movable::Params {
         ratio: AUTO_MOVABLE_RATIO.load(Ordering::Relaxed),
         numa_aware: AUTO_MOVABLE_NUMA_AWARE.load(Ordering::Relaxed),
@@ -256,13 +256,14 @@ fn auto_movable_zone(
     );
     why.note(format_args!("{}", decision.reason));
     match decision.choice {
-        auto_movable::Choice::Movable => {
-            Zone::for_pfn_range(OnlineType::OnlineMovable, nid, group, start_pfn, nr_pages)
-        }
+        auto_movable::Choice::Movable => ZoneChoice::Movable,
         auto_movable::Choice::Kernel {
             start_pfn,
             nr_pages,
-        } => Zone::for_pfn_range(OnlineType::OnlineKernel, nid, group, start_pfn, nr_pages),
+        } => ZoneChoice::Kernel {
+            start_pfn,
+            nr_pages,
+        },
     }
 }
 
@@ -277,15 +278,15 @@ impl OnlinePolicy for Policy {
         start_pfn: usize,
         nr_pages: usize,
         why: &mut Why<'_>,
-    ) -> Result<&'static Zone> {
+    ) -> Result<ZoneChoice> {
         if ONLINE_POLICY.load(Ordering::Relaxed) == AUTO_MOVABLE {
-            auto_movable_zone(nid, group, start_pfn, nr_pages, why)
+            Ok(auto_movable_zone(nid, group, start_pfn, nr_pages, why))
         } else {
             // contig-zones is what core mm does without a policy.
             why.note(format_args!(
                 "contig-zones: core mm keeps the zones contiguous"
             ));
-            Zone::for_pfn_range(OnlineType::Online, nid, group, start_pfn, nr_pages)
+            Ok(ZoneChoice::Default)
         }
     }
 

@@ -4,6 +4,7 @@
 #include <linux/memory_hotplug.h>
 #include <linux/mm.h>
 #include <linux/mmzone.h>
+#include <linux/node.h>
 #include <linux/nodemask.h>
 #include <linux/notifier.h>
 
@@ -114,6 +115,24 @@ long rust_helper_atomic_long_read(const atomic_long_t *v)
 void rust_helper_atomic_long_add(long i, atomic_long_t *v)
 {
 	atomic_long_add(i, v);
+}
+
+/*
+ * Static inline stubs in some configurations, which bindgen does not see:
+ * without CONFIG_NUMA, blocks have no node links to remove; without
+ * CONFIG_MEMORY_HOTREMOVE, offlining fails with -EINVAL, as in
+ * memory_block_offline(). Unused where the real functions exist.
+ */
+void rust_helper_unregister_memory_block_under_nodes(struct memory_block *mem)
+{
+	unregister_memory_block_under_nodes(mem);
+}
+
+int rust_helper_offline_pages(unsigned long start_pfn, unsigned long nr_pages,
+			      struct zone *zone, struct memory_group *group,
+			      const char **reason)
+{
+	return offline_pages(start_pfn, nr_pages, zone, group, reason);
 }
 
 #endif /* CONFIG_MEMORY_HOTPLUG */

@@ -4,10 +4,12 @@
 //!
 //! C header: [`include/linux/xarray.h`](srctree/include/linux/xarray.h).
 //!
-//! This holds owned references ([`OwnedRef`], e.g. [`ARef`]) to counted objects: a lookup takes a new reference under
-//! RCU, like C's `xa_load()` followed by `get_device()`, and never blocks on writers; writers
-//! are serialised by the xarray's own lock and may sleep (allocation, RCU grace periods), so
-//! they run in process context.
+//! This holds owned references ([`OwnedRef`], e.g. [`ARef`]) to counted objects whose memory
+//! outlives their count by an RCU grace period ([`RcuRefCounted`]). A lookup takes a new
+//! reference under RCU if the count is not zero, like C's `xa_load()` followed by
+//! `kobject_get_unless_zero()`, and never blocks on writers. A removal drops the entry's
+//! reference at once: it never waits for a grace period. Writers are serialised by the
+//! xarray's own lock and may sleep (allocation), so they run in process context.
 
 use crate::{
     alloc::Flags,
@@ -21,6 +23,22 @@ use core::{marker::PhantomData, ptr::NonNull};
 /// Matches every present entry of `xa_find()` (`XA_PRESENT`, a `__force` cast bindgen skips).
 const XA_PRESENT: bindings::xa_mark_t = 8;
 
+/// A reference-counted object whose reference count may be raised from zero's neighbourhood
+/// under RCU: a reader that found a pointer to it in an RCU-protected structure may try to take
+/// a reference, which fails once the count has dropped to zero.
+///
+/// # Safety
+///
+/// `try_inc_ref` takes a new reference and returns `true` if and only if the count was not
+/// zero. Once the count drops to zero, the object's memory stays valid until an RCU grace
+/// period that starts after that has elapsed (e.g. it is freed with `call_rcu()`), so that
+/// `try_inc_ref` may be called on it from any RCU read-side critical section that found it
+/// before it was unpublished.
+pub unsafe trait RcuRefCounted: AlwaysRefCounted {
+    /// Takes a new reference unless the count is zero (`kref_get_unless_zero()`).
+    fn try_inc_ref(&self) -> bool;
+}
+
 /// An owned reference to a reference-counted object, which an [`XArray`] entry can hold: an
 /// [`ARef`], or a type that stands for one particular reference (e.g. a registration).
 ///
@@ -30,7 +48,7 @@ const XA_PRESENT: bindings::xa_mark_t = 8;
 /// which [`XArray`] checks is at least 4 bytes), and `from_raw` takes that same reference back.
 pub unsafe trait OwnedRef: Sized {
     /// The reference-counted object.
-    type Target: AlwaysRefCounted;
+    type Target: RcuRefCounted;
 
     /// Gives up the reference, as a pointer to the object.
     fn into_raw(self) -> NonNull<Self::Target>;
@@ -45,7 +63,7 @@ pub unsafe trait OwnedRef: Sized {
 
 // SAFETY: `ARef::into_raw` and `ARef::from_raw` give up and take back one reference; an `XArray`
 // checks at build time that its targets are at least 4-byte aligned.
-unsafe impl<T: AlwaysRefCounted> OwnedRef for ARef<T> {
+unsafe impl<T: RcuRefCounted> OwnedRef for ARef<T> {
     type Target = T;
 
     fn into_raw(self) -> NonNull<T> {
@@ -63,7 +81,8 @@ unsafe impl<T: AlwaysRefCounted> OwnedRef for ARef<T> {
 /// # Invariants
 ///
 /// `xa` is an initialised xarray whose present entries are pointers obtained from
-/// [`OwnedRef::into_raw`] for `V`: each stands for one `V`.
+/// [`OwnedRef::into_raw`] for `V`: each stands for one `V`. An entry is erased before the `V`
+/// it stands for is taken back.
 #[pin_data(PinnedDrop)]
 pub struct XArray<V: OwnedRef> {
     #[pin]
@@ -137,70 +156,61 @@ impl<V: OwnedRef> XArray<V> {
         })
     }
 
-    /// Returns a new reference to the object at `index`, if any, without taking a lock.
+    /// Tries to take a new reference to an object found under RCU.
+    ///
+    /// # Safety
+    ///
+    /// `entry` was read from a present entry of this xarray in the current RCU read-side
+    /// critical section, which `_rcu` proves.
+    unsafe fn try_get(_rcu: &RcuGuard, entry: NonNull<V::Target>) -> Option<ARef<V::Target>> {
+        // SAFETY: The entry stood for a `V` when it was read (type invariant). Either it still
+        // does, or it was erased since and its reference dropped: `RcuRefCounted` keeps the
+        // memory valid until a grace period after the count reaches zero, which cannot end
+        // before this critical section does.
+        let obj = unsafe { entry.as_ref() };
+        if !obj.try_inc_ref() {
+            return None;
+        }
+        // SAFETY: `try_inc_ref` succeeded: the new reference is ours.
+        Some(unsafe { ARef::from_raw(NonNull::from(obj)) })
+    }
+
+    /// Returns a new reference to the object at `index`, if any, without taking a lock. An
+    /// object being removed (whose count already dropped to zero) is not found.
     pub fn get(&self, index: usize) -> Option<ARef<V::Target>> {
-        let _rcu = RcuGuard::new();
+        let rcu = RcuGuard::new();
         // SAFETY: The xarray is initialised.
         let entry = NonNull::new(unsafe { bindings::xa_load(self.as_raw(), index) })?;
-        // SAFETY: A present entry owns a reference (type invariant), which `remove` drops only
-        // after an RCU grace period that ends after this read-side critical section: the
-        // object is alive, so a new reference may be taken.
-        Some(ARef::from(unsafe { entry.cast::<V::Target>().as_ref() }))
+        // SAFETY: `entry` was just read from a present entry under `rcu`.
+        unsafe { Self::try_get(&rcu, entry.cast()) }
     }
 
     /// Returns the lowest present index at or above `from` with a new reference to its object.
     pub fn find(&self, from: usize) -> Option<(usize, ARef<V::Target>)> {
-        let _rcu = RcuGuard::new();
+        let rcu = RcuGuard::new();
         let mut index = from;
-        // SAFETY: The xarray is initialised; `index` is valid for reads and writes.
-        let entry = NonNull::new(unsafe {
-            bindings::xa_find(self.as_raw(), &mut index, usize::MAX, XA_PRESENT)
-        })?;
-        // SAFETY: As in `get`.
-        Some((
-            index,
-            ARef::from(unsafe { entry.cast::<V::Target>().as_ref() }),
-        ))
-    }
-
-    /// Removes the entries of `indices` (`xa_erase()`) and calls `f` with each, in index order.
-    ///
-    /// Waits for RCU grace periods (one for up to 64 entries), so that lookups that found an
-    /// entry have taken their own reference before `f` gets it: may sleep.
-    pub fn remove_range(&self, indices: core::ops::Range<usize>, mut f: impl FnMut(usize, V)) {
-        const BATCH: usize = 64;
-        let mut index = indices.start;
-        while index < indices.end {
-            let mut taken = [(0usize, NonNull::<V::Target>::dangling()); BATCH];
-            let mut n = 0;
-            while index < indices.end && n < BATCH {
-                // SAFETY: The xarray is initialised.
-                let entry = unsafe { bindings::xa_erase(self.as_raw(), index) };
-                if let Some(entry) = NonNull::new(entry) {
-                    taken[n] = (index, entry.cast());
-                    n += 1;
-                }
-                index += 1;
+        loop {
+            // SAFETY: The xarray is initialised; `index` is valid for reads and writes.
+            let entry = NonNull::new(unsafe {
+                bindings::xa_find(self.as_raw(), &mut index, usize::MAX, XA_PRESENT)
+            })?;
+            // SAFETY: `entry` was just read from a present entry under `rcu`.
+            if let Some(obj) = unsafe { Self::try_get(&rcu, entry.cast()) } {
+                return Some((index, obj));
             }
-            if n == 0 {
-                continue;
-            }
-            // SAFETY: Called in process context (writers may sleep).
-            unsafe { bindings::synchronize_rcu() };
-            for &(i, entry) in &taken[..n] {
-                // SAFETY: The entry owned a reference (type invariant), which is now ours; no
-                // lookup still uses the pointer without a reference of its own.
-                f(i, unsafe { V::from_raw(entry) });
-            }
+            // Being removed: look further.
+            index = index.checked_add(1)?;
         }
     }
 
-    /// Removes the entry at `index` and returns it (`xa_erase()`); see
-    /// [`XArray::remove_range`]. May sleep.
+    /// Removes the entry at `index` and returns it (`xa_erase()`). Lookups that found the
+    /// entry before may still take a reference to its object ([`RcuRefCounted`]): nothing
+    /// waits for them.
     pub fn remove(&self, index: usize) -> Option<V> {
-        let mut removed = None;
-        self.remove_range(index..index.saturating_add(1), |_, v| removed = Some(v));
-        removed
+        // SAFETY: The xarray is initialised.
+        let entry = NonNull::new(unsafe { bindings::xa_erase(self.as_raw(), index) })?;
+        // SAFETY: The entry stood for a `V` (type invariant) and is erased: the `V` is ours.
+        Some(unsafe { V::from_raw(entry.cast()) })
     }
 }
 

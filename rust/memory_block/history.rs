@@ -339,6 +339,20 @@ mod tests {
         Ok(t.0)
     }
 
+    /// What [`write_errno`] writes: the name with `CONFIG_SYMBOLIC_ERRNAME`, else the number.
+    struct Errno(Error);
+
+    impl core::fmt::Display for Errno {
+        fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+            write_errno(f, self.0).map_err(|_| core::fmt::Error)
+        }
+    }
+
+    /// The expected text `args`.
+    fn want(args: core::fmt::Arguments<'_>) -> KVec<u8> {
+        text(|t| Ok(t.write_fmt(args)?)).unwrap_or_default()
+    }
+
     fn failure(error: Error) -> Failure {
         Failure {
             error,
@@ -376,14 +390,21 @@ mod tests {
             v
         });
         test.expect_eq(got.len(), FAILURES_KEPT, format_args!("lines kept"));
+        let busy = Errno(EBUSY);
+        let oldest = want(format_args!(
+            "memory6 offline {busy}: failure to isolate range"
+        ));
+        let newest = want(format_args!(
+            "memory69 offline {busy}: failure to isolate range"
+        ));
         test.expect_eq(
             got.first().copied(),
-            Some(&b"memory6 offline EBUSY: failure to isolate range"[..]),
+            Some(&oldest[..]),
             format_args!("the oldest kept"),
         );
         test.expect_eq(
             got.last().copied(),
-            Some(&b"memory69 offline EBUSY: failure to isolate range"[..]),
+            Some(&newest[..]),
             format_args!("the newest"),
         );
         test.expect_eq(h.logged, n as u64, format_args!("failures logged"));
@@ -410,12 +431,20 @@ mod tests {
             test.expect(false, format_args!("show_stats"));
             return;
         };
-        let want: &[u8] = b"zone op ok failed total_ns max_ns failures_by_errno\n\
-            none online 2 0 2000 1500 -\n\
-            none offline 0 9 9000 1000 \
-            EBUSY:2,ENOMEM:1,EINVAL:1,EPERM:1,EAGAIN:1,EINTR:1,other:2\n\
-            failures_logged 9\n";
-        let ok = test.expect(&stats[..] == want, format_args!("stats text"));
+        let expected = want(format_args!(
+            "zone op ok failed total_ns max_ns failures_by_errno\n\
+             none online 2 0 2000 1500 -\n\
+             none offline 0 9 9000 1000 \
+             {}:2,{}:1,{}:1,{}:1,{}:1,{}:1,other:2\n\
+             failures_logged 9\n",
+            Errno(EBUSY),
+            Errno(ENOMEM),
+            Errno(EINVAL),
+            Errno(EPERM),
+            Errno(EAGAIN),
+            Errno(EINTR),
+        ));
+        let ok = test.expect(stats[..] == expected[..], format_args!("stats text"));
         if !ok {
             test.info(format_args!(
                 "got: {}",

@@ -18,6 +18,7 @@ use crate::{
     prelude::*,
     sync::{Arc, ArcBorrow},
     types::{ARef, AlwaysRefCounted, Opaque},
+    xarray::RcuRefCounted,
 };
 use core::{ptr, ptr::NonNull};
 
@@ -276,11 +277,21 @@ impl MemoryGroup {
 ///
 /// # Invariants
 ///
-/// `self.0` was allocated and initialised by [`super::subsys::Subsys::register_block`], its
-/// embedded `struct device` is initialised and the object lives until the device's reference
-/// count drops to zero.
+/// `self.0` is the `block` of a [`BlockAllocation`] made by [`MemoryBlock::alloc`] and
+/// initialised by [`super::subsys::Subsys::register_block`], its embedded `struct device` is
+/// initialised, and the object lives until an RCU grace period after the device's reference
+/// count dropped to zero (see [`MemoryBlock::free_after_grace_period`]).
 #[repr(transparent)]
 pub struct MemoryBlock(Opaque<bindings::memory_block>);
+
+/// The memory of a memory block: the C struct, which other C code reads, and the RCU head that
+/// frees it a grace period after its last reference is gone, so that lockless lookups that
+/// found it may still try to take a reference (see [`RcuRefCounted`]).
+#[repr(C)]
+pub(crate) struct BlockAllocation {
+    block: MemoryBlock,
+    rcu: Opaque<bindings::callback_head>,
+}
 
 // SAFETY: The fields are accessed with the locks documented on each accessor; the reference
 // count may be dropped from any thread (the release function only frees memory).
@@ -301,12 +312,64 @@ unsafe impl AlwaysRefCounted for MemoryBlock {
     }
 }
 
+// SAFETY: `kobject_get_unless_zero()` takes a reference only while the count is not zero;
+// the device's `release` callback frees the block with `free_after_grace_period()`, after an
+// RCU grace period.
+unsafe impl RcuRefCounted for MemoryBlock {
+    fn try_inc_ref(&self) -> bool {
+        // SAFETY: The memory is valid (the trait's contract); the kobject is initialised.
+        !unsafe { bindings::kobject_get_unless_zero(ptr::addr_of_mut!((*self.raw_dev()).kobj)) }
+            .is_null()
+    }
+}
+
+/// RCU callback of [`MemoryBlock::free_after_grace_period`].
+///
+/// # Safety
+///
+/// `head` is the `rcu` field of a [`BlockAllocation`] that nothing refers to any more.
+unsafe extern "C" fn free_block_rcu(head: *mut bindings::callback_head) {
+    // SAFETY: `head` is embedded in a `BlockAllocation` (container_of), which was allocated as
+    // a `KBox` by `MemoryBlock::alloc` and is ours now (safety requirements).
+    unsafe {
+        let alloc = head
+            .cast::<u8>()
+            .sub(core::mem::offset_of!(BlockAllocation, rcu))
+            .cast::<BlockAllocation>();
+        drop(KBox::from_raw(alloc));
+    }
+}
+
 impl MemoryBlock {
-    /// Allocates a zeroed block; it is registered by [`super::subsys::Subsys::register_block`].
-    pub(crate) fn alloc() -> Result<KBox<Self>> {
-        let b = KBox::<Self>::new_uninit(flags::GFP_KERNEL | flags::__GFP_ZERO)?;
+    /// Allocates a zeroed block; it is registered by [`super::subsys::Subsys::register_block`]
+    /// and freed by [`MemoryBlock::free_after_grace_period`].
+    pub(crate) fn alloc() -> Result<NonNull<Self>> {
+        let b = KBox::<BlockAllocation>::new_uninit(flags::GFP_KERNEL | flags::__GFP_ZERO)?;
         // SAFETY: Any bit pattern, including zeroes, is a valid `Opaque`.
-        Ok(unsafe { b.assume_init() })
+        let alloc = KBox::into_raw(unsafe { b.assume_init() });
+        // SAFETY: In-bounds field projection of a valid allocation.
+        Ok(unsafe { NonNull::new_unchecked(ptr::addr_of_mut!((*alloc).block)) })
+    }
+
+    /// Frees the block after an RCU grace period (`call_rcu()`), when its last reference is
+    /// gone. May be called in atomic context.
+    ///
+    /// # Safety
+    ///
+    /// `this` comes from [`MemoryBlock::alloc`], its reference count dropped to zero (or it was
+    /// never registered), and nothing but lockless lookups that found it before it was
+    /// unpublished may use it any more.
+    pub(crate) unsafe fn free_after_grace_period(this: NonNull<Self>) {
+        // SAFETY: `this` is the `block` field of a `BlockAllocation` (container_of; type
+        // invariant); `call_rcu()` calls `free_block_rcu` once, after a grace period.
+        unsafe {
+            let alloc = this
+                .as_ptr()
+                .cast::<u8>()
+                .sub(core::mem::offset_of!(BlockAllocation, block))
+                .cast::<BlockAllocation>();
+            bindings::call_rcu((*alloc).rcu.get(), Some(free_block_rcu));
+        }
     }
 
     /// Creates a reference from a raw pointer.
@@ -411,8 +474,9 @@ impl MemoryBlock {
         unsafe { ptr::read_volatile(ptr::addr_of!((*self.0.get()).nid)) }
     }
 
-    /// Sets the node of the block.
-    pub fn set_nid(&self, _lock: &DeviceHotplugLocked, nid: i32) {
+    /// Sets the node of the block. `nid` must be a possible node or `NUMA_NO_NODE`: core mm and
+    /// `drivers/base/node.c` index their node arrays with it.
+    fn set_nid(&self, _lock: &DeviceHotplugLocked, nid: i32) {
         // SAFETY: `nid` is written under `device_hotplug_lock` (or in early boot).
         unsafe { ptr::write_volatile(ptr::addr_of_mut!((*self.0.get()).nid), nid) };
     }
@@ -433,7 +497,14 @@ impl MemoryBlock {
     /// Links the block to node `nid` (`memory_block_add_nid()`); `early` for boot memory
     /// (`MEMINIT_EARLY`), whose zone is known once its node is: the only populated zone of the
     /// node that intersects the block, or none if the block spans several zones or nodes.
-    pub fn add_nid(&self, lock: &DeviceHotplugLocked, nid: i32, early: bool) {
+    ///
+    /// Only node registration calls it (through the C ABI), with a node it registers: any other
+    /// `nid` would later index `node_devices[]` out of bounds, so out-of-range ids are refused
+    /// with a warning.
+    pub(crate) fn add_nid(&self, lock: &DeviceHotplugLocked, nid: i32, early: bool) {
+        if crate::warn_on_once!(!super::hotplug::node_possible(nid)) {
+            return;
+        }
         if early && self.nid() != nid {
             let zone = if self.nid() == super::hotplug::NUMA_NO_NODE {
                 let pfns = self.pfns();
@@ -465,12 +536,14 @@ impl MemoryBlock {
     /// Returns the number of vmemmap pages at the start of the block and whether they are
     /// inaccessible until `MEM_PREPARE_ONLINE`, for a memmap_on_memory block.
     ///
-    /// Core mm clears and frees the altmap when it removes the block, under
-    /// `device_hotplug_lock`: only callers that hold it or the block's device lock (which the
-    /// removal cannot take before unregistering the device) may read it.
+    /// Core mm clears the pointer and frees the altmap when it removes the block
+    /// (`remove_memory_blocks_and_altmaps()`), under `device_hotplug_lock` and without the
+    /// block's device lock: only callers that hold `device_hotplug_lock` may read it. They do:
+    /// the bus `online`/`offline` callbacks run from `device_online()`/`device_offline()`,
+    /// whose callers hold it, and the crate's other readers take a [`DeviceHotplugLocked`].
     fn altmap(&self) -> Option<(usize, bool)> {
         // SAFETY: The altmap is set before registration and freed only after core mm cleared the
-        // pointer under `device_hotplug_lock`, which the callers exclude; `free` and
+        // pointer under `device_hotplug_lock`, which the callers hold (see above); `free` and
         // `inaccessible` are not changed after the altmap is created.
         unsafe {
             let altmap = (*self.0.get()).altmap;
@@ -512,8 +585,13 @@ impl MemoryBlock {
     /// `online` callback under the device lock and sends the `online` uevent.
     ///
     /// Returns `Ok(false)` if the device was already online.
-    pub fn device_online(&self, _lock: &DeviceHotplugLocked) -> Result<bool> {
-        // SAFETY: The device is registered; `device_hotplug_lock` is held as required.
+    ///
+    /// Fails with `ENODEV` if the block is no longer registered (its memory was removed after
+    /// the reference was taken).
+    pub fn device_online(&self, lock: &DeviceHotplugLocked) -> Result<bool> {
+        self.check_registered(lock)?;
+        // SAFETY: The device is registered, so its memory is added: both change only under
+        // `device_hotplug_lock`, which is held, as `device_online()` requires.
         let ret = unsafe { bindings::device_online(self.raw_dev()) };
         to_result(ret).map(|()| ret == 0)
     }
@@ -521,10 +599,30 @@ impl MemoryBlock {
     /// Offlines the block through the driver core (`device_offline()`).
     ///
     /// Returns `Ok(false)` if the device was already offline.
-    pub fn device_offline(&self, _lock: &DeviceHotplugLocked) -> Result<bool> {
-        // SAFETY: The device is registered; `device_hotplug_lock` is held as required.
+    ///
+    /// Fails with `ENODEV` if the block is no longer registered.
+    pub fn device_offline(&self, lock: &DeviceHotplugLocked) -> Result<bool> {
+        self.check_registered(lock)?;
+        // SAFETY: As in `device_online`.
         let ret = unsafe { bindings::device_offline(self.raw_dev()) };
         to_result(ret).map(|()| ret == 0)
+    }
+
+    /// Fails with `ENODEV` unless the block's device is registered (`device_is_registered()`).
+    /// Memory blocks are registered when their memory is added and unregistered before it is
+    /// removed, both under `device_hotplug_lock`: with it held, a registered block is backed by
+    /// added memory until the lock is dropped.
+    fn check_registered(&self, _lock: &DeviceHotplugLocked) -> Result {
+        // SAFETY: The device is initialised; `state_in_sysfs` changes only when the device is
+        // added or deleted, which for memory blocks happens under `device_hotplug_lock`.
+        let registered =
+            unsafe { bindings::kobject::state_in_sysfs_raw(ptr::addr_of!((*self.raw_dev()).kobj)) }
+                != 0;
+        if registered {
+            Ok(())
+        } else {
+            Err(ENODEV)
+        }
     }
 
     /// Joins `group`: sets the block's group, which the block holds a reference to until it is
@@ -589,8 +687,9 @@ impl MemoryBlock {
         true
     }
 
-    /// Removes the node links of the block (`unregister_memory_block_under_nodes()`).
-    pub fn unregister_under_nodes(&self, _lock: &DeviceHotplugLocked) {
+    /// Removes the node links of the block (`unregister_memory_block_under_nodes()`); see
+    /// [`super::subsys::RegisteredBlock::unregister_under_nodes`].
+    pub(crate) fn unregister_under_nodes(&self, _lock: &DeviceHotplugLocked) {
         // SAFETY: The block is registered; the caller holds `device_hotplug_lock`.
         unsafe { bindings::unregister_memory_block_under_nodes(self.as_raw()) };
     }

@@ -223,7 +223,10 @@ impl Drop for MemHotplugGuard {
 #[repr(transparent)]
 pub struct Zone(Opaque<bindings::zone>);
 
-// SAFETY: Zones are shared by all CPUs; the fields read here are not changed after boot.
+// SAFETY: Zones are shared by all CPUs. What `&Zone` gives access to is either fixed once the
+// node is initialised (name, node, index) or a page counter that core mm changes under
+// `mem_hotplug_lock` and that is read here with volatile (`READ_ONCE()`) loads, as core mm's
+// lockless readers do; nothing is written through `&Zone`.
 unsafe impl Sync for Zone {}
 
 impl Zone {
@@ -611,12 +614,19 @@ const MHP_NONE: bindings::mhp_t = 0;
 
 /// Adds `[start, start + size)` as System RAM of node `nid` (`__add_memory(…, MHP_NONE)`),
 /// creating its memory block devices and auto-onlining them.
-pub fn add_memory(_lock: &DeviceHotplugLocked, nid: i32, start: u64, size: u64) -> Result {
+///
+/// # Safety
+///
+/// `[start, start + size)` must be RAM that nothing else uses: core mm maps it, builds its
+/// memmap and gives it to the page allocator. Only the caller can know that, e.g. firmware
+/// that reported a memory device, or the administrator writing to `probe`.
+pub unsafe fn add_memory(_lock: &DeviceHotplugLocked, nid: i32, start: u64, size: u64) -> Result {
     // Core mm onlines the node: it must be a possible one.
     if !node_possible(nid) {
         return Err(EINVAL);
     }
-    // SAFETY: `device_hotplug_lock` is held, as `__add_memory()` requires.
+    // SAFETY: `device_hotplug_lock` is held, as `__add_memory()` requires; the range is unused
+    // RAM (safety requirements).
     to_result(unsafe { bindings::__add_memory(nid, start, size, MHP_NONE) })
 }
 
@@ -685,6 +695,13 @@ pub mod section {
     pub fn is_present(nr: usize) -> bool {
         // SAFETY: `present_section_nr()` checks the bounds of `nr`.
         unsafe { bindings::present_section_nr(nr) }
+    }
+
+    /// Returns the first section at or after `start` with memory present, if any
+    /// (`next_present_section_nr(start - 1)`, the step of `for_each_present_section_nr()`):
+    /// only sections up to [`highest_present`] are looked at.
+    pub fn first_present_from(start: usize) -> Option<usize> {
+        (start..=highest_present()).find(|&nr| is_present(nr))
     }
 
     /// Returns the highest section with memory present at boot.

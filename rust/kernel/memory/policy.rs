@@ -14,7 +14,7 @@
 //! explanation cannot disagree with them.
 
 use super::{
-    block::MemoryGroup,
+    block::{GroupKind, MemoryGroup},
     hotplug::{OnlineType, Zone},
 };
 use crate::{bindings, error::Error, init::PinInit, prelude::*};
@@ -49,11 +49,34 @@ impl<'a> Why<'a> {
     }
 }
 
+/// Where an online policy puts memory onlined without a zone. Core mm turns the choice into a
+/// zone of the memory's node, as it does for an explicit online, so a policy can choose neither
+/// another node nor a zone the memory must not go to (e.g. `ZONE_DMA` for memory above
+/// 16 MiB): like C's policies, it chooses between the kernel zones and `ZONE_MOVABLE`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ZoneChoice {
+    /// What core mm chooses without a policy (contig-zones, `default_zone_for_pfn()`).
+    Default,
+    /// The node's default kernel zone for `[start_pfn, start_pfn + nr_pages)`, as for
+    /// `online_kernel` (`default_kernel_zone_for_pfn()`). `nr_pages` is the memory's, and
+    /// `start_pfn` its first pfn or, in a dynamic memory group, a section boundary of the unit
+    /// that holds it, up to the unit's end (where C's auto-movable policy looks). Any other
+    /// range is refused with `EINVAL`.
+    Kernel {
+        /// First pfn.
+        start_pfn: usize,
+        /// Number of pages.
+        nr_pages: usize,
+    },
+    /// The node's `ZONE_MOVABLE`, as for `online_movable`.
+    Movable,
+}
+
 /// An online policy.
 pub trait OnlinePolicy: Send + Sync + 'static {
-    /// Returns the zone for a plain online (`MMOP_ONLINE`) of `[start_pfn, start_pfn +
-    /// nr_pages)` of node `nid` in `group`, and notes in `why` what decided it (one line's
-    /// worth, without a newline, e.g. `movable 1536M + 128M <= 301% of kernel 1024M`).
+    /// Returns where a plain online (`MMOP_ONLINE`) puts `[start_pfn, start_pfn + nr_pages)`
+    /// of node `nid` in `group`, and notes in `why` what decided it (one line's worth, without
+    /// a newline, e.g. `movable 1536M + 128M <= 301% of kernel 1024M`).
     ///
     /// Called without `mem_hotplug_lock`, usually with `device_hotplug_lock` held (onlines)
     /// and without any lock (`valid_zones`, the explanation), like C's `zone_for_pfn_range()`,
@@ -66,7 +89,7 @@ pub trait OnlinePolicy: Send + Sync + 'static {
         start_pfn: usize,
         nr_pages: usize,
         why: &mut Why<'_>,
-    ) -> Result<&'static Zone>;
+    ) -> Result<ZoneChoice>;
 
     /// Writes the policy's name and parameters, then what it decides with (e.g. its page
     /// counts system-wide and per node), as lines. Called like
@@ -82,7 +105,7 @@ type ZoneForOnline = unsafe fn(
     usize,
     usize,
     &mut Why<'_>,
-) -> Result<&'static Zone>;
+) -> Result<ZoneChoice>;
 
 /// The registered policy, type-erased.
 struct Entry {
@@ -162,7 +185,7 @@ fn zone_for_online(
     nr_pages: usize,
     why: &mut Why<'_>,
 ) -> Result<&'static Zone> {
-    let zone = with_active(|entry| match entry {
+    let choice = with_active(|entry| match entry {
         // SAFETY: `data` is the policy of the registration that owns `entry`, of the type
         // `zone_for_online` was instantiated for.
         Some(e) => unsafe { (e.zone_for_online)(e.data, nid, group, start_pfn, nr_pages, why) },
@@ -170,14 +193,34 @@ fn zone_for_online(
             why.note(format_args!(
                 "no policy: core mm keeps the zones contiguous"
             ));
-            Zone::for_pfn_range(OnlineType::Online, nid, group, start_pfn, nr_pages)
+            Ok(ZoneChoice::Default)
         }
-    });
-    // A policy is free code: a zone of another node would corrupt core mm's accounting.
-    match zone {
-        Ok(z) if cfg!(CONFIG_NUMA) && crate::warn_on_once!(z.nid() != nid) => Err(EINVAL),
-        zone => zone,
-    }
+    })?;
+    let (online_type, range_pfn) = match choice {
+        ZoneChoice::Default => (OnlineType::Online, start_pfn),
+        ZoneChoice::Movable => (OnlineType::OnlineMovable, start_pfn),
+        ZoneChoice::Kernel {
+            start_pfn: kernel_pfn,
+            nr_pages: kernel_pages,
+        } => {
+            // The memory's own range, or one in the unit of its dynamic group that holds it.
+            let in_unit = match group.map(MemoryGroup::kind) {
+                Some(GroupKind::Dynamic { unit_pages: u }) if u.is_power_of_two() => {
+                    let first = start_pfn & !(u - 1);
+                    kernel_pfn % super::hotplug::section::PAGES == 0
+                        && (first..=first + u).contains(&kernel_pfn)
+                }
+                _ => false,
+            };
+            // A policy is free code: a range elsewhere could choose any kernel zone.
+            if crate::warn_on_once!(kernel_pages != nr_pages || kernel_pfn != start_pfn && !in_unit)
+            {
+                return Err(EINVAL);
+            }
+            (OnlineType::OnlineKernel, kernel_pfn)
+        }
+    };
+    Zone::for_pfn_range(online_type, nid, group, range_pfn, nr_pages)
 }
 
 /// Writes the registered policy's name, parameters and what it decides with
@@ -202,7 +245,7 @@ unsafe fn call<T: OnlinePolicy>(
     start_pfn: usize,
     nr_pages: usize,
     why: &mut Why<'_>,
-) -> Result<&'static Zone> {
+) -> Result<ZoneChoice> {
     // SAFETY: Guaranteed by the safety requirements.
     let policy = unsafe { &*data.cast::<T>() };
     policy.zone_for_online(nid, group, start_pfn, nr_pages, why)

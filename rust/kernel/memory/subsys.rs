@@ -195,19 +195,21 @@ unsafe extern "C" fn bus_offline<T: Subsystem>(dev: *mut bindings::device) -> c_
 /// memory block device is dropped. That may be in atomic context (a lookup's reference dropped
 /// under `hugetlb_lock` while the block is removed): this only frees memory.
 unsafe extern "C" fn release_block(dev: *mut bindings::device) {
-    // SAFETY: The last reference to a memory block device is gone; the block was allocated
-    // by `MemoryBlock::alloc` as a `KBox` and leaked in `Subsys::register_block`.
-    let block = unsafe { KBox::from_raw(ptr::from_ref(MemoryBlock::from_dev(dev)).cast_mut()) };
+    // SAFETY: The last reference to a memory block device is gone; the memory stays valid
+    // until `free_after_grace_period` below.
+    let block = unsafe { MemoryBlock::from_dev(dev) };
     // Core mm takes a memmap_on_memory block's altmap (and frees it) before removing the
     // block: one still set here has leaked.
     crate::warn_on!(block.has_altmap());
     // SAFETY: The last reference to the block is gone.
     if !unsafe { block.put_group() } {
         // Still on its group's list: leaked with the group rather than freed under the list.
-        let _ = KBox::into_raw(block);
         return;
     }
-    drop(block);
+    // SAFETY: The block was allocated by `MemoryBlock::alloc` (in `Subsys::register_block`)
+    // and its last reference is gone; lookups that found it before it left the block xarray
+    // may still try to take a reference, which fails.
+    unsafe { MemoryBlock::free_after_grace_period(ptr::NonNull::from(block)) };
 }
 
 /// The `memory` bus (`struct bus_type`) and its attribute tables.
@@ -276,9 +278,9 @@ impl Subsys {
         altmap: Option<Altmap>,
         group: Option<&MemoryGroup>,
     ) -> Result<RegisteredBlock> {
-        let mem = KBox::into_raw(MemoryBlock::alloc()?);
+        let mem = MemoryBlock::alloc()?;
         // SAFETY: `mem` is a valid, zeroed, unshared allocation.
-        let block = unsafe { &*mem };
+        let block = unsafe { mem.as_ref() };
         // SAFETY: The block is not registered yet.
         unsafe { block.init_fields(start_section_nr, state, altmap) };
         if !cfg!(CONFIG_NUMA) && state == BlockState::Online {
@@ -315,7 +317,7 @@ impl Subsys {
             return Err(e);
         }
         // SAFETY: The initial reference of `device_initialize()` is transferred to the `ARef`.
-        let block = unsafe { ARef::from_raw(ptr::NonNull::new_unchecked(mem)) };
+        let block = unsafe { ARef::from_raw(mem) };
         // INVARIANT: The device was just added with this reference.
         Ok(RegisteredBlock(core::mem::ManuallyDrop::new(block)))
     }
@@ -355,6 +357,15 @@ impl Drop for RegisteredBlock {
     fn drop(&mut self) {
         // The reference is leaked: the device stays registered and its memory valid.
         crate::warn_on!(true);
+    }
+}
+
+impl RegisteredBlock {
+    /// Removes the node links of the block (`unregister_memory_block_under_nodes()`), before
+    /// its memory is removed. Only a registered block has them; its node was set by node
+    /// registration.
+    pub fn unregister_under_nodes(&self, lock: &DeviceHotplugLocked) {
+        self.0.unregister_under_nodes(lock);
     }
 }
 

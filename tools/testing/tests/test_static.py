@@ -3,19 +3,11 @@
 
 import glob
 import os
-import re
 import shutil
 import subprocess
 
+from kbuild import CACHE, SRC, TOP, kmake, ours, rust_files, tree_paths
 from ktap import test
-
-TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
-CACHE = os.environ.get("MHP_CACHE", "/var/cache/mhp-rust")
-SRC = os.path.join(CACHE, "src")
-
-
-def rust_files():
-    return sorted(glob.glob(f"{TOP}/rust/**/*.rs", recursive=True))
 
 
 @test()
@@ -46,32 +38,6 @@ def checkpatch(case):
                    f"checkpatch --strict {os.path.basename(p)}", r.stdout[-3000:])
 
 
-def _kmake(out, *args):
-    """make in the kernel tree with the project's toolchain; (rc, output)."""
-    cmd = ["bash", "-c",
-           f'. {TOP}/tools/build/toolchain.sh; '
-           f'make -s -C {SRC} O={out} "${{KMAKE_ARGS[@]}}" -j$(nproc) "$@"', "make", *args]
-    r = subprocess.run(cmd, capture_output=True, text=True)
-    return r.returncode, r.stdout + r.stderr
-
-
-def _tree_paths():
-    """Where the project's Rust files are in the kernel tree."""
-    out = []
-    for f in rust_files():
-        rel = os.path.relpath(f, TOP)
-        out.append(rel if rel.startswith("rust/kernel/") else
-                   "drivers/base/memory_rust/" + os.path.basename(rel))
-    return out
-
-
-def _ours(log):
-    """The warning/error diagnostics of a rustc/clippy/rustdoc log about our files."""
-    ours = _tree_paths()
-    return [b for b in re.split(r"\n(?=warning|error)", log)
-            if b.startswith(("warning", "error")) and any(o in b for o in ours)]
-
-
 def _clippy_tree(case):
     """A build directory with the rust variant's configuration, for checks."""
     out = os.path.join(CACHE, "build-check")
@@ -95,12 +61,12 @@ def clippy(case):
             os.remove(os.path.join(out, f))
         except OSError:
             pass
-    rc, log = _kmake(out, "CLIPPY=1", "olddefconfig", "prepare", "drivers/base/memory_rust/")
+    rc, log = kmake(out, "CLIPPY=1", "olddefconfig", "prepare", "drivers/base/memory_rust/")
     case.check(rc == 0, "CLIPPY=1 build of rust/ and drivers/base/memory_rust/", log[-3000:])
     case.check("clippy-driver" in open(os.path.join(out, "rust", ".kernel.o.cmd")).read(),
                "the kernel crate was built by clippy-driver")
-    warnings = _ours(log)
-    case.check(not warnings, f"no clippy warnings in the project's {len(_tree_paths())} Rust files",
+    warnings = ours(log)
+    case.check(not warnings, f"no clippy warnings in the project's {len(tree_paths())} Rust files",
                "\n".join(warnings)[-4000:])
 
 
@@ -110,7 +76,7 @@ def rustdoc(case):
     out = _clippy_tree(case)
     if out is None:
         return
-    rc, log = _kmake(out, "olddefconfig", "rustdoc")
+    rc, log = kmake(out, "olddefconfig", "rustdoc")
     case.check(rc == 0, "make rustdoc", log[-3000:])
     for page in ("kernel/memory/notifier/index.html", "kernel/memory/block/index.html",
                  "kernel/memory/hotplug/index.html", "kernel/memory/subsys/index.html",
@@ -122,33 +88,9 @@ def rustdoc(case):
         case.check(os.path.exists(os.path.join(out, "Documentation/output/rust/rustdoc", page))
                    or os.path.exists(os.path.join(out, "rust/doc", page)),
                    f"{page} is generated")
-    warnings = _ours(log)
+    warnings = ours(log)
     case.check(not warnings, "no rustdoc warnings in the project's files",
                "\n".join(warnings)[-4000:])
-
-
-@test()
-def nosysfs_build(case):
-    """The kernel crate's abstractions and the driver build with CONFIG_SYSFS=n."""
-    rust_cfg = os.path.join(CACHE, "build-rust", ".config")
-    if not case.check(os.path.exists(rust_cfg), "the rust variant is configured", rust_cfg):
-        return
-    out = os.path.join(CACHE, "build-nosysfs")
-    os.makedirs(out, exist_ok=True)
-    shutil.copy(rust_cfg, os.path.join(out, ".config"))
-    r = subprocess.run([f"{SRC}/scripts/config", "--file", f"{out}/.config", "-d", "SYSFS"],
-                       capture_output=True, text=True)
-    case.eq(r.returncode, 0, "scripts/config -d SYSFS")
-    rc, log = _kmake(out, "olddefconfig", "prepare", "rust/", "drivers/base/memory_rust/")
-    config = open(os.path.join(out, ".config")).read()
-    case.check("# CONFIG_SYSFS is not set" in config and "CONFIG_MEMORY_HOTPLUG_RUST=y" in config,
-               "the configuration has SYSFS=n and the Rust driver")
-    case.check(rc == 0, "build of rust/ and drivers/base/memory_rust/ with SYSFS=n", log[-3000:])
-    for obj in ("rust/kernel.o", "drivers/base/memory_rust/memory_block.o",
-                "drivers/base/memory_rust/memory_hotplug.o"):
-        case.check(os.path.exists(os.path.join(out, obj)), f"{obj} is built")
-    warnings = _ours(log)
-    case.check(not warnings, "no warnings in the project's files", "\n".join(warnings)[-4000:])
 
 
 @test()
