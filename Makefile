@@ -19,6 +19,7 @@
 # the repository in $(MHP_CACHE), default /var/cache/mhp-rust.
 
 MHP_CACHE ?= /var/cache/mhp-rust
+comma := ,
 VARIANT ?= rust
 CMD ?= lsmem
 T ?=
@@ -52,12 +53,18 @@ demo: deps
 # scenarios, fault_injection in full.
 DEBUG_TESTS := notifier_sequences,policy_rmmod_with_altmaps,sysfs_fuzz,stress,fault_injection,observe_failures_trace,kunit_boot
 
+# The booted configuration matrix (test_config_booted.py): c and rust without NUMA and
+# without MEMORY_HOTREMOVE; rust-CFG starts from rust's objects and c-CFG from rust-CFG's.
+CONFIG_VARIANTS := rust-nonuma c-nonuma rust-nohotremove c-nohotremove
+
 test: deps
 	@tools/build/build-kernel.sh rust
 	@tools/build/build-kernel.sh c
 	@tools/build/build-kernel.sh rust-mod
 	@tools/build/build-kernel.sh debug
-	@$(TESTS) --variants c,rust,rust-mod,debug --only debug=$(DEBUG_TESTS)
+	@for v in $(CONFIG_VARIANTS); do tools/build/build-kernel.sh $$v || exit 1; done
+	@$(TESTS) --variants c,rust,rust-mod,debug,$(subst $(eval) ,$(comma),$(CONFIG_VARIANTS)) \
+		--only debug=$(DEBUG_TESTS)
 
 test-only:
 	@$(TESTS)

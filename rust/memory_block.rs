@@ -25,7 +25,9 @@ use kernel::{
         },
         late_init::LateInit,
         policy,
-        subsys::{kstrtoull, BlockAttr, Buffer, RegisteredBlock, RootAttr, Subsys, Subsystem},
+        subsys::{
+            kstrtoull, BlockAttr, Buffer, ProbeWrite, RegisteredBlock, RootAttr, Subsys, Subsystem,
+        },
     },
     page::PAGE_SHIFT,
     prelude::*,
@@ -339,7 +341,7 @@ fn block_online(mem: &LockedBlock<'_>, zone: &mut Option<&'static Zone>) -> Resu
         return Err(EINVAL.into());
     }
     if mem.nr_hwpoison() != 0 {
-        return Err(hotplug::ehwpoison().into());
+        return Err(EHWPOISON.into());
     }
     let pfns = mem.pfns();
     let chosen = policy::zone_for_pfn_range(
@@ -440,21 +442,6 @@ impl MemoryBlocks {
         Ok(())
     }
 
-    /// `probe`: adds one memory block at the written physical address.
-    fn probe(input: &CStr) -> Result {
-        let st = state();
-        let addr = parse_phys(input)?;
-        if addr & (st.block_size() as u64 - 1) != 0 {
-            return Err(EINVAL);
-        }
-        let lock = DeviceHotplugGuard::lock_sysfs()?;
-        let nid = hotplug::memory_add_physaddr_to_nid(addr);
-        // SAFETY: `probe` (root only, mode 0200) is the architecture's interface for the
-        // administrator to say that a block of RAM is present there and unused, which the
-        // kernel cannot check (`CONFIG_ARCH_MEMORY_PROBE`).
-        unsafe { hotplug::add_memory(&lock, nid, addr, st.block_size() as u64) }
-    }
-
     /// `soft_offline_page` and `hard_offline_page`.
     #[cfg(CONFIG_MEMORY_FAILURE)]
     fn offline_page(input: &CStr, hard: bool) -> Result {
@@ -468,7 +455,7 @@ impl MemoryBlocks {
             return memory_failure::soft_offline_page(pfn);
         }
         match memory_failure::memory_failure_simulated(pfn) {
-            Err(e) if e == hotplug::eopnotsupp() => Ok(()),
+            Err(e) if e == EOPNOTSUPP => Ok(()),
             ret => ret,
         }
     }
@@ -601,13 +588,18 @@ impl Subsystem for MemoryBlocks {
                 hotplug::set_default_online_type(OnlineType::from_name(input)?);
                 Ok(())
             }
-            RootAttr::Probe => Self::probe(input),
             #[cfg(CONFIG_MEMORY_FAILURE)]
             RootAttr::SoftOfflinePage => Self::offline_page(input, false),
             #[cfg(CONFIG_MEMORY_FAILURE)]
             RootAttr::HardOfflinePage => Self::offline_page(input, true),
             _ => Err(EIO),
         }
+    }
+
+    fn probe(write: ProbeWrite<'_>) -> Result {
+        let addr = write.addr()?;
+        let lock = DeviceHotplugGuard::lock_sysfs()?;
+        write.add_memory(&lock, hotplug::memory_add_physaddr_to_nid(addr))
     }
 
     fn find_memory_block(section_nr: usize) -> Option<ARef<MemoryBlock>> {

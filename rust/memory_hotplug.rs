@@ -30,7 +30,7 @@ use kernel::{
     module_param::ParamOps,
     prelude::*,
     str::CStr,
-    sysfs::{kstrtobool, kstrtouint, sysfs_streq, Buffer},
+    sysfs::{kstrtouint, sysfs_streq, Buffer},
 };
 
 module! {
@@ -108,7 +108,7 @@ impl ParamOps for NumaAwareParam {
 
     fn set(value: Option<&CStr>) -> Result {
         // A bare `auto_movable_numa_aware` means yes.
-        let on = kstrtobool(value.unwrap_or(c_str!("1")))?;
+        let on = kernel::sysfs::kstrtobool(value.unwrap_or(c_str!("1")))?;
         AUTO_MOVABLE_NUMA_AWARE.store(on, Ordering::Relaxed);
         Ok(())
     }
@@ -159,7 +159,7 @@ mod memmap {
             let mode = if sysfs_streq(value, c_str!("force")) || sysfs_streq(value, c_str!("FORCE"))
             {
                 MemmapOnMemory::Force
-            } else if kstrtobool(value)? {
+            } else if kernel::sysfs::kstrtobool(value)? {
                 MemmapOnMemory::Enabled
             } else {
                 MemmapOnMemory::Disabled

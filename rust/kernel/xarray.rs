@@ -23,9 +23,12 @@ use core::{marker::PhantomData, ptr::NonNull};
 /// Matches every present entry of `xa_find()` (`XA_PRESENT`, a `__force` cast bindgen skips).
 const XA_PRESENT: bindings::xa_mark_t = 8;
 
-/// A reference-counted object whose reference count may be raised from zero's neighbourhood
-/// under RCU: a reader that found a pointer to it in an RCU-protected structure may try to take
-/// a reference, which fails once the count has dropped to zero.
+/// A reference-counted object that RCU readers may find after its last reference is gone: a
+/// reader that found a pointer to it in an RCU-protected structure may try to take a
+/// reference, which fails once the count has dropped to zero.
+///
+/// An implementor whose RCU callback (the one that frees the object) is in a loadable module
+/// must wait for it (`rcu_barrier()`) before the module is unloaded.
 ///
 /// # Safety
 ///
@@ -175,8 +178,9 @@ impl<V: OwnedRef> XArray<V> {
         Some(unsafe { ARef::from_raw(NonNull::from(obj)) })
     }
 
-    /// Returns a new reference to the object at `index`, if any, without taking a lock. An
-    /// object being removed (whose count already dropped to zero) is not found.
+    /// Returns a new reference to the object at `index`, if any, without taking a lock: the
+    /// object was at `index` at some time during the call (it may have been removed since).
+    /// An object being removed whose count already dropped to zero is not found.
     pub fn get(&self, index: usize) -> Option<ARef<V::Target>> {
         let rcu = RcuGuard::new();
         // SAFETY: The xarray is initialised.

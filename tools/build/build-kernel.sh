@@ -21,13 +21,20 @@ cache=${MHP_CACHE:-/var/cache/mhp-rust}
 src=$cache/src
 out=$cache/build-$variant
 
+# c-CFG and rust-CFG: c or rust with configs/CFG.config on top, for the booted
+# configuration matrix (nonuma, nohotremove).
 case "$variant" in
 c) fragments=(common c) ;;
 rust) fragments=(common rust) ;;
 rust-mod) fragments=(common rust rust-mod) ;;
 debug) fragments=(common rust rust-mod debug) ;;
-*) echo "build: unknown variant '$variant' (c, rust, rust-mod, debug)" >&2; exit 1 ;;
+c-*|rust-*) fragments=(common "${variant%%-*}" "${variant#*-}") ;;
+*) echo "build: unknown variant '$variant' (c, rust, rust-mod, debug, c-CFG, rust-CFG)" >&2; exit 1 ;;
 esac
+for f in "${fragments[@]}"; do
+	[ -f "$top/configs/$f.config" ] ||
+		{ echo "build: no configs/$f.config for variant '$variant'" >&2; exit 1; }
+done
 
 "$top/tools/build/prepare-tree.sh"
 # shellcheck source=tools/build/toolchain.sh
@@ -36,9 +43,15 @@ kmake() { make -C "$src" O="$out" "${KMAKE_ARGS[@]}" "$@"; }
 
 # c and rust-mod differ from rust only in the driver options, which no widely
 # included header depends on: start from rust's objects (if built) so that
-# only what depends on those options is rebuilt.
-seed=$cache/build-rust
-if { [ "$variant" = rust-mod ] || [ "$variant" = c ]; } && [ ! -e "$out" ] && [ -f "$seed/vmlinux" ]; then
+# only what depends on those options is rebuilt. Likewise c-CFG from rust-CFG,
+# and rust-CFG from rust (Kbuild rebuilds what depends on the changed options).
+case "$variant" in
+c | rust-mod) seed=$cache/build-rust ;;
+c-*) seed=$cache/build-rust-${variant#c-} ;;
+rust-*) seed=$cache/build-rust ;;
+*) seed= ;;
+esac
+if [ -n "$seed" ] && [ ! -e "$out" ] && [ -f "$seed/vmlinux" ]; then
 	echo "build[$variant]: starting from $seed"
 	mkdir -p "$out.tmp"
 	(cd "$seed" && tar --exclude=./modroot -cf - .) | (cd "$out.tmp" && tar -xf -)

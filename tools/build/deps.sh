@@ -12,7 +12,7 @@ BINDGEN_ROOT=${BINDGEN_ROOT:-/opt/mhp-rust/bindgen-$BINDGEN_VERSION}
 
 PACKAGES=(
 	# Kernel build.
-	make gcc flex bison bc libelf-dev libssl-dev cpio kmod xz-utils rsync python3
+	make gcc flex bison bc libelf-dev libssl-dev cpio kmod xz-utils rsync python3 git
 	clang lld llvm libclang-dev
 	# Debian's Rust toolchain matching 6.12 (rustup's has no rust-src here).
 	rustc-web rust-web-src rust-web-clippy rustfmt-web

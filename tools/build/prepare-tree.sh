@@ -82,9 +82,12 @@ if [ "$pristine" = "$cache/pristine" ]; then
 else
 	rsync -a --exclude=.git "$pristine/" "$stage/"
 fi
+# git apply, as git am does: no fuzz, so the series stays one that applies
+# with git am. It replaces the files it changes (never writes through the hard
+# links into pristine).
 for p in "$top"/patches/*.patch; do
-	patch -s -p1 -d "$stage" --no-backup-if-mismatch -i "$p" ||
-		{ echo "tree: $(basename "$p") does not apply" >&2; exit 1; }
+	(cd "$stage" && git apply --whitespace=nowarn "$p") ||
+		{ echo "tree: $(basename "$p") does not apply (git apply)" >&2; exit 1; }
 done
 overlay | while read -r from to; do
 	mkdir -p "$stage/$(dirname "$to")"

@@ -277,10 +277,10 @@ impl MemoryGroup {
 ///
 /// # Invariants
 ///
-/// `self.0` is the `block` of a [`BlockAllocation`] made by [`MemoryBlock::alloc`] and
+/// `self.0` is the `block` of a `BlockAllocation` made by `MemoryBlock::alloc` and
 /// initialised by [`super::subsys::Subsys::register_block`], its embedded `struct device` is
 /// initialised, and the object lives until an RCU grace period after the device's reference
-/// count dropped to zero (see [`MemoryBlock::free_after_grace_period`]).
+/// count dropped to zero (`MemoryBlock::free_after_grace_period`).
 #[repr(transparent)]
 pub struct MemoryBlock(Opaque<bindings::memory_block>);
 
@@ -288,7 +288,7 @@ pub struct MemoryBlock(Opaque<bindings::memory_block>);
 /// frees it a grace period after its last reference is gone, so that lockless lookups that
 /// found it may still try to take a reference (see [`RcuRefCounted`]).
 #[repr(C)]
-pub(crate) struct BlockAllocation {
+struct BlockAllocation {
     block: MemoryBlock,
     rcu: Opaque<bindings::callback_head>,
 }
@@ -317,7 +317,9 @@ unsafe impl AlwaysRefCounted for MemoryBlock {
 // RCU grace period.
 unsafe impl RcuRefCounted for MemoryBlock {
     fn try_inc_ref(&self) -> bool {
-        // SAFETY: The memory is valid (the trait's contract); the kobject is initialised.
+        // SAFETY: `&self` is valid memory (lookups form it under RCU, which `RcuRefCounted`
+        // allows); the kobject is initialised and `kobject_get_unless_zero()` only touches its
+        // reference count, atomically.
         !unsafe { bindings::kobject_get_unless_zero(ptr::addr_of_mut!((*self.raw_dev()).kobj)) }
             .is_null()
     }
@@ -669,8 +671,10 @@ impl MemoryBlock {
     ///
     /// The last reference to the block is gone.
     pub(crate) unsafe fn put_group(&self) -> bool {
-        // SAFETY: Nothing else can access the block (safety requirements); a non-null group is
-        // the reference `join_group` took with `Arc::into_raw`.
+        // SAFETY: Nothing else uses the block's group fields any more (safety requirements:
+        // lookups under RCU may still try to take a reference, which touches only the device's
+        // reference count); a non-null group is the reference `join_group` took with
+        // `Arc::into_raw`.
         unsafe {
             let group = (*self.0.get()).group;
             if group.is_null() {

@@ -224,9 +224,10 @@ impl Drop for MemHotplugGuard {
 pub struct Zone(Opaque<bindings::zone>);
 
 // SAFETY: Zones are shared by all CPUs. What `&Zone` gives access to is either fixed once the
-// node is initialised (name, node, index) or a page counter that core mm changes under
-// `mem_hotplug_lock` and that is read here with volatile (`READ_ONCE()`) loads, as core mm's
-// lockless readers do; nothing is written through `&Zone`.
+// node is initialised (name, node, index) or changed by core mm under `mem_hotplug_lock` (the
+// page counters, read here with volatile `READ_ONCE()` loads, and the span, which
+// `zone_intersects()` and `populated_zone()` read), as core mm's lockless readers read them;
+// nothing is written through `&Zone`.
 unsafe impl Sync for Zone {}
 
 impl Zone {
@@ -704,9 +705,11 @@ pub mod section {
         (start..=highest_present()).find(|&nr| is_present(nr))
     }
 
-    /// Returns the highest section with memory present at boot.
+    /// Returns the highest section with memory present (core mm raises it when memory is
+    /// added).
     pub fn highest_present() -> usize {
-        // SAFETY: Written only during early boot.
+        // SAFETY: A racy read of an aligned `unsigned long`, which core mm only raises
+        // (`section_mark_present()`), as its own readers (`next_present_section_nr()`) do.
         unsafe { bindings::highest_present_section_nr() }
     }
 }
@@ -791,16 +794,6 @@ pub mod memory_failure {
         // SAFETY: The pfn `-1UL` means "no memory block to update".
         unsafe { bindings::num_poisoned_pages_sub(usize::MAX, nr as _) };
     }
-}
-
-/// `EHWPOISON`: the memory block has hwpoisoned pages and cannot be onlined.
-pub fn ehwpoison() -> Error {
-    Error::from_errno(-(bindings::EHWPOISON as i32))
-}
-
-/// `EOPNOTSUPP`: the operation is not supported (e.g. memory failure handling of a pfn).
-pub fn eopnotsupp() -> Error {
-    Error::from_errno(-(bindings::EOPNOTSUPP as i32))
 }
 
 /// No node (`NUMA_NO_NODE`): the node of a memory block before it is linked to one.

@@ -58,10 +58,11 @@ pub enum ZoneChoice {
     /// What core mm chooses without a policy (contig-zones, `default_zone_for_pfn()`).
     Default,
     /// The node's default kernel zone for `[start_pfn, start_pfn + nr_pages)`, as for
-    /// `online_kernel` (`default_kernel_zone_for_pfn()`). `nr_pages` is the memory's, and
-    /// `start_pfn` its first pfn or, in a dynamic memory group, a section boundary of the unit
-    /// that holds it, up to the unit's end (where C's auto-movable policy looks). Any other
-    /// range is refused with `EINVAL`.
+    /// `online_kernel` (`default_kernel_zone_for_pfn()`). The range is one C's auto-movable
+    /// policy can pass: it starts at the memory's first pfn or, in a dynamic memory group, at a
+    /// section boundary of the group's unit that holds the memory, up to the unit's end; it
+    /// has at most as many pages as the memory, its static group or its unit. Any other range
+    /// is refused with `EINVAL` (it could choose a kernel zone the memory is not in).
     Kernel {
         /// First pfn.
         start_pfn: usize,
@@ -196,15 +197,20 @@ fn zone_for_online(
             Ok(ZoneChoice::Default)
         }
     })?;
-    let (online_type, range_pfn) = match choice {
-        ZoneChoice::Default => (OnlineType::Online, start_pfn),
-        ZoneChoice::Movable => (OnlineType::OnlineMovable, start_pfn),
+    let (online_type, range_pfn, range_pages) = match choice {
+        ZoneChoice::Default => (OnlineType::Online, start_pfn, nr_pages),
+        ZoneChoice::Movable => (OnlineType::OnlineMovable, start_pfn, nr_pages),
         ZoneChoice::Kernel {
             start_pfn: kernel_pfn,
             nr_pages: kernel_pages,
         } => {
-            // The memory's own range, or one in the unit of its dynamic group that holds it.
-            let in_unit = match group.map(MemoryGroup::kind) {
+            let kind = group.map(MemoryGroup::kind);
+            let max_pages = match kind {
+                Some(GroupKind::Static { max_pages }) => max_pages.max(nr_pages),
+                Some(GroupKind::Dynamic { unit_pages }) => unit_pages.max(nr_pages),
+                None => nr_pages,
+            };
+            let in_unit = match kind {
                 Some(GroupKind::Dynamic { unit_pages: u }) if u.is_power_of_two() => {
                     let first = start_pfn & !(u - 1);
                     kernel_pfn % super::hotplug::section::PAGES == 0
@@ -212,15 +218,16 @@ fn zone_for_online(
                 }
                 _ => false,
             };
-            // A policy is free code: a range elsewhere could choose any kernel zone.
-            if crate::warn_on_once!(kernel_pages != nr_pages || kernel_pfn != start_pfn && !in_unit)
-            {
+            // A policy is free code: a range elsewhere could choose another kernel zone.
+            if crate::warn_on_once!(
+                kernel_pages > max_pages || (kernel_pfn != start_pfn && !in_unit)
+            ) {
                 return Err(EINVAL);
             }
-            (OnlineType::OnlineKernel, kernel_pfn)
+            (OnlineType::OnlineKernel, kernel_pfn, kernel_pages)
         }
     };
-    Zone::for_pfn_range(online_type, nid, group, range_pfn, nr_pages)
+    Zone::for_pfn_range(online_type, nid, group, range_pfn, range_pages)
 }
 
 /// Writes the registered policy's name, parameters and what it decides with

@@ -89,6 +89,48 @@ impl RootAttr {
     }
 }
 
+/// A write to the subsystem's `probe` file (`CONFIG_ARCH_MEMORY_PROBE`, mode 0200): the
+/// administrator's word that a memory block of RAM, present and unused by anything, starts at
+/// the physical address written, which the kernel cannot check.
+///
+/// # Invariants
+///
+/// `input` is the data of a write to `probe`: only its store callback makes a `ProbeWrite`.
+pub struct ProbeWrite<'a> {
+    input: &'a CStr,
+}
+
+impl<'a> ProbeWrite<'a> {
+    /// # Safety
+    ///
+    /// `input` must be the data of a write to the `probe` file.
+    pub(crate) unsafe fn new(input: &'a CStr) -> Self {
+        // INVARIANT: Guaranteed by the safety requirements.
+        Self { input }
+    }
+
+    /// Returns the physical address written (`kstrtoull(buf, 0, ...)`); fails with `EINVAL`
+    /// (or `ERANGE`) if it is not a number, and with `EINVAL` if it is not aligned to a
+    /// memory block.
+    pub fn addr(&self) -> Result<u64> {
+        let addr = crate::sysfs::kstrtoull(self.input, 0)?;
+        if addr & (super::hotplug::memory_block_size_bytes() as u64 - 1) != 0 {
+            return Err(EINVAL);
+        }
+        Ok(addr)
+    }
+
+    /// Adds the memory block at [`ProbeWrite::addr`] as System RAM of node `nid`
+    /// (`__add_memory(nid, addr, memory_block_size_bytes(), MHP_NONE)`).
+    pub fn add_memory(&self, lock: &DeviceHotplugLocked, nid: i32) -> Result {
+        let addr = self.addr()?;
+        let size = super::hotplug::memory_block_size_bytes() as u64;
+        // SAFETY: The administrator wrote that the block at `addr` is unused RAM (type
+        // invariant): `probe` is the architecture's interface for saying so.
+        unsafe { super::hotplug::add_memory(lock, nid, addr, size) }
+    }
+}
+
 /// A memory block device driver: the implementation behind the `memory` subsystem.
 ///
 /// All callbacks run in process context and may sleep. Lock requirements of the C API are
@@ -119,8 +161,13 @@ pub trait Subsystem: 'static {
     /// Shows a root attribute.
     fn root_show(attr: RootAttr, buf: &mut Buffer) -> Result;
 
-    /// Stores into a root attribute. On success the whole write is consumed.
+    /// Stores into a root attribute other than `probe`. On success the whole write is
+    /// consumed.
     fn root_store(attr: RootAttr, input: &CStr) -> Result;
+
+    /// Stores into `probe` (`probe_store()`): adds the memory block the write names with
+    /// [`ProbeWrite::add_memory`]. On success the whole write is consumed.
+    fn probe(write: ProbeWrite<'_>) -> Result;
 
     /// `find_memory_block()`: the block containing section `section_nr`, with a reference.
     fn find_memory_block(section_nr: usize) -> Option<ARef<MemoryBlock>>;

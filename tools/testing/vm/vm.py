@@ -363,7 +363,8 @@ class VM:
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--variant", default="rust", choices=["c", "rust", "rust-mod", "debug"])
+    ap.add_argument("--variant", default="rust",
+                    help="c, rust, rust-mod, debug, or c-CFG, rust-CFG (configs/CFG.config)")
     ap.add_argument("--mem", type=int, default=1024, help="boot memory in MiB")
     ap.add_argument("--numa", action="store_true", help="two NUMA nodes")
     ap.add_argument("--virtio-mem", type=int, default=0, metavar="MIB",

@@ -246,7 +246,12 @@ unsafe extern "C" fn root_store<T: Subsystem, const A: u8>(
 ) -> isize {
     // SAFETY: sysfs NUL-terminates the written data.
     let input = unsafe { CStr::from_char_ptr(buf) };
-    match T::root_store(RootAttr::from_u8(A), input) {
+    let ret = match RootAttr::from_u8(A) {
+        // SAFETY: This is the store callback of `probe` (see `root_attributes`).
+        RootAttr::Probe => T::probe(unsafe { super::ProbeWrite::new(input) }),
+        attr => T::root_store(attr, input),
+    };
+    match ret {
         Ok(()) => count as isize,
         Err(e) => e.to_errno() as isize,
     }
