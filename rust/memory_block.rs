@@ -25,9 +25,7 @@ use kernel::{
         },
         late_init::LateInit,
         policy,
-        subsys::{
-            kstrtoull, BlockAttr, Buffer, ProbeWrite, RegisteredBlock, RootAttr, Subsys, Subsystem,
-        },
+        subsys::{BlockAttr, Buffer, ProbeWrite, RegisteredBlock, RootAttr, Subsys, Subsystem},
     },
     page::PAGE_SHIFT,
     prelude::*,
@@ -371,11 +369,6 @@ fn print_allowed_zone(
     Ok(())
 }
 
-/// Parses a physical address written to `probe`, `soft_offline_page` or `hard_offline_page`.
-fn parse_phys(input: &CStr) -> Result<u64> {
-    kstrtoull(input, 0)
-}
-
 impl MemoryBlocks {
     fn show_block(attr: BlockAttr, mem: &MemoryBlock, buf: &mut Buffer) -> Result {
         let st = state();
@@ -450,7 +443,8 @@ impl MemoryBlocks {
         if !hotplug::capable_sys_admin() {
             return Err(EPERM);
         }
-        let pfn = (parse_phys(input).map_err(|_| EINVAL)? >> PAGE_SHIFT) as usize;
+        // The physical address written, as C's `kstrtoull(buf, 0, ...)`.
+        let pfn = (kernel::sysfs::kstrtoull(input, 0).map_err(|_| EINVAL)? >> PAGE_SHIFT) as usize;
         if !hard {
             return memory_failure::soft_offline_page(pfn);
         }
@@ -597,9 +591,10 @@ impl Subsystem for MemoryBlocks {
     }
 
     fn probe(write: ProbeWrite<'_>) -> Result {
-        let addr = write.addr()?;
+        // The address is checked before the lock is taken, as in C.
+        write.addr()?;
         let lock = DeviceHotplugGuard::lock_sysfs()?;
-        write.add_memory(&lock, hotplug::memory_add_physaddr_to_nid(addr))
+        write.add_memory(&lock)
     }
 
     fn find_memory_block(section_nr: usize) -> Option<ARef<MemoryBlock>> {

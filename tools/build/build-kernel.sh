@@ -6,6 +6,8 @@
 #   rust   the project's Rust code in
 #   rust-mod  rust with the memory_hotplug policy as a loadable module
 #   debug  rust-mod + PROVE_LOCKING, DEBUG_ATOMIC_SLEEP, KASAN, kmemleak
+#   c-CFG, rust-CFG  c or rust with configs/CFG.config on top (the booted
+#          configuration matrix: nonuma, nohotremove)
 #
 # The build directory is $MHP_CACHE/build-$VARIANT; modules are installed
 # (with depmod) under $MHP_CACHE/build-$VARIANT/modroot/lib/modules/<release>.
@@ -15,7 +17,7 @@
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
-variant=${1:?usage: build-kernel.sh c|rust|rust-mod|debug}
+variant=${1:?usage: build-kernel.sh c|rust|rust-mod|debug|c-CFG|rust-CFG}
 shift
 cache=${MHP_CACHE:-/var/cache/mhp-rust}
 src=$cache/src
@@ -28,7 +30,12 @@ c) fragments=(common c) ;;
 rust) fragments=(common rust) ;;
 rust-mod) fragments=(common rust rust-mod) ;;
 debug) fragments=(common rust rust-mod debug) ;;
-c-*|rust-*) fragments=(common "${variant%%-*}" "${variant#*-}") ;;
+c-*|rust-*)
+	case "${variant#*-}" in
+	c | rust | rust-mod | debug | common)
+		echo "build: '$variant': CFG names a configs/CFG.config of its own" >&2; exit 1 ;;
+	esac
+	fragments=(common "${variant%%-*}" "${variant#*-}") ;;
 *) echo "build: unknown variant '$variant' (c, rust, rust-mod, debug, c-CFG, rust-CFG)" >&2; exit 1 ;;
 esac
 for f in "${fragments[@]}"; do

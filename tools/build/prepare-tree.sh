@@ -78,16 +78,19 @@ stage=$cache/stage
 echo "tree: preparing $src from Linux $version"
 rm -rf "$stage"
 if [ "$pristine" = "$cache/pristine" ]; then
-	cp -al "$pristine" "$stage"	# hard links; patch(1) replaces files
+	cp -al "$pristine" "$stage"	# hard links; git apply replaces files
 else
 	rsync -a --exclude=.git "$pristine/" "$stage/"
 fi
 # git apply, as git am does: no fuzz, so the series stays one that applies
-# with git am. It replaces the files it changes (never writes through the hard
-# links into pristine).
+# with git am. It replaces the files it changes (unlink, then create: never a
+# write through the hard links into pristine). GIT_CEILING_DIRECTORIES keeps
+# it from taking a git checkout around the cache for the tree's top, where it
+# would skip every path (and still succeed); -v shows such a skip.
 for p in "$top"/patches/*.patch; do
-	(cd "$stage" && git apply --whitespace=nowarn "$p") ||
-		{ echo "tree: $(basename "$p") does not apply (git apply)" >&2; exit 1; }
+	out=$(cd "$stage" && GIT_CEILING_DIRECTORIES=$cache git apply -v --whitespace=nowarn "$p" 2>&1) &&
+		! grep -q '^Skipped patch' <<<"$out" ||
+		{ echo "tree: $(basename "$p") does not apply (git apply):" >&2; echo "$out" >&2; exit 1; }
 done
 overlay | while read -r from to; do
 	mkdir -p "$stage/$(dirname "$to")"

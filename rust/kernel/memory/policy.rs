@@ -58,11 +58,13 @@ pub enum ZoneChoice {
     /// What core mm chooses without a policy (contig-zones, `default_zone_for_pfn()`).
     Default,
     /// The node's default kernel zone for `[start_pfn, start_pfn + nr_pages)`, as for
-    /// `online_kernel` (`default_kernel_zone_for_pfn()`). The range is one C's auto-movable
-    /// policy can pass: it starts at the memory's first pfn or, in a dynamic memory group, at a
-    /// section boundary of the group's unit that holds the memory, up to the unit's end; it
-    /// has at most as many pages as the memory, its static group or its unit. Any other range
-    /// is refused with `EINVAL` (it could choose a kernel zone the memory is not in).
+    /// `online_kernel` (`default_kernel_zone_for_pfn()`). The range must be of the kind C's
+    /// auto-movable policy passes: it starts at the memory's first pfn or, in a dynamic memory
+    /// group, at a section boundary of the group's unit that holds the memory, up to the unit's
+    /// end; it has at most as many pages as the memory, its static group or its unit. Other
+    /// ranges are refused with `EINVAL`: starting elsewhere, they could choose a kernel zone
+    /// the memory is not in. (The bounds are looser than C's exact values, which depend on the
+    /// group's online pages.)
     Kernel {
         /// First pfn.
         start_pfn: usize,

@@ -120,11 +120,13 @@ impl<'a> ProbeWrite<'a> {
         Ok(addr)
     }
 
-    /// Adds the memory block at [`ProbeWrite::addr`] as System RAM of node `nid`
-    /// (`__add_memory(nid, addr, memory_block_size_bytes(), MHP_NONE)`).
-    pub fn add_memory(&self, lock: &DeviceHotplugLocked, nid: i32) -> Result {
+    /// Adds the memory block at [`ProbeWrite::addr`] as System RAM of its node
+    /// (`__add_memory(memory_add_physaddr_to_nid(addr), addr, memory_block_size_bytes(),
+    /// MHP_NONE)`).
+    pub fn add_memory(&self, lock: &DeviceHotplugLocked) -> Result {
         let addr = self.addr()?;
         let size = super::hotplug::memory_block_size_bytes() as u64;
+        let nid = super::hotplug::memory_add_physaddr_to_nid(addr);
         // SAFETY: The administrator wrote that the block at `addr` is unused RAM (type
         // invariant): `probe` is the architecture's interface for saying so.
         unsafe { super::hotplug::add_memory(lock, nid, addr, size) }

@@ -14,6 +14,8 @@ change from commit to commit (chosen from the commit id, printed). `make matrix`
 builds every entry.
 """
 
+import contextlib
+import glob
 import hashlib
 import os
 import shutil
@@ -108,6 +110,12 @@ def build_entry(case, name, off):
                    f"CONFIG_{sym}={cfg.get(sym)}")
     for sym in KEEP:
         case.eq(cfg.get(sym), "y", f"{name}: CONFIG_{sym}")
+    # The project's objects are compiled again every time, so that their warnings are seen
+    # on every run, not only on the one that first compiled them.
+    for obj in ["rust/kernel.o", "rust/helpers/helpers.o",
+                *glob.glob(f"{out}/drivers/base/memory_rust/*.o")]:
+        with contextlib.suppress(OSError):
+            os.remove(os.path.join(out, obj))
     rc, log = kmake(out, *TARGETS)
     case.check(rc == 0, f"{name}: build of {' '.join(TARGETS)}", log[-3000:])
     for obj in ("rust/kernel.o", "rust/helpers/helpers.o",

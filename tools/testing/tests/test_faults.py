@@ -442,7 +442,7 @@ def fault_injection(case, variant):
     eject_warns = (_warn_at("drivers/base/memory.c", "void remove_memory_block_devices(",
                             "WARN_ON_ONCE(!mem)"),
                    _warn_at("drivers/base/memory_rust/memory_block.rs", "    fn remove_range(",
-                            "warn_on_once!(expected != ids.end)"),
+                            "warn_on_once!(true)"),
                    _warn_at("mm/sparse-vmemmap.c", "void sparse_remove_section(",
                             "WARN_ON_ONCE(!valid_section(ms))"))
     with VM(variant, mem=2048 * MiB, slots=16, maxmem=32 << 30, allowed=(_add_pages_warn(),),
