@@ -166,10 +166,10 @@ impl<V: OwnedRef> XArray<V> {
     /// `entry` was read from a present entry of this xarray in the current RCU read-side
     /// critical section, which `_rcu` proves.
     unsafe fn try_get(_rcu: &RcuGuard, entry: NonNull<V::Target>) -> Option<ARef<V::Target>> {
-        // SAFETY: The entry stood for a `V` when it was read (type invariant). Either it still
-        // does, or it was erased since and its reference dropped: `RcuRefCounted` keeps the
-        // memory valid until a grace period after the count reaches zero, which cannot end
-        // before this critical section does.
+        // The entry stood for a `V` when it was read (type invariant). Either it still does, or
+        // it was erased since and its reference dropped.
+        // SAFETY: `RcuRefCounted` keeps the memory valid until a grace period after the count
+        // reaches zero, which cannot end before this critical section does.
         let obj = unsafe { entry.as_ref() };
         if !obj.try_inc_ref() {
             return None;

@@ -671,10 +671,10 @@ impl MemoryBlock {
     ///
     /// The last reference to the block is gone.
     pub(crate) unsafe fn put_group(&self) -> bool {
-        // SAFETY: Nothing else uses the block's group fields any more (safety requirements:
-        // lookups under RCU may still try to take a reference, which touches only the device's
-        // reference count); a non-null group is the reference `join_group` took with
-        // `Arc::into_raw`.
+        // Lookups under RCU may still try to take a reference: that touches only the device's
+        // reference count, not the group fields.
+        // SAFETY: Nothing else uses the group fields any more (safety requirements); a non-null
+        // group is the reference `join_group` took with `Arc::into_raw`.
         unsafe {
             let group = (*self.0.get()).group;
             if group.is_null() {
