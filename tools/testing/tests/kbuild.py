@@ -5,10 +5,14 @@ import glob
 import os
 import re
 import subprocess
+import threading
 
 TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
 CACHE = os.environ.get("MHP_CACHE", "/var/cache/mhp-rust")
 SRC = os.path.join(CACHE, "src")
+# The test runner runs two units at a time: one build in the tree at a time (two checks
+# may build in the same directory).
+BUILD_LOCK = threading.Lock()
 
 
 def rust_files():
@@ -20,7 +24,8 @@ def kmake(out, *args):
     cmd = ["bash", "-c",
            f'. {TOP}/tools/build/toolchain.sh; '
            f'make -s -C {SRC} O={out} "${{KMAKE_ARGS[@]}}" -j$(nproc) "$@"', "make", *args]
-    r = subprocess.run(cmd, capture_output=True, text=True)
+    with BUILD_LOCK:
+        r = subprocess.run(cmd, capture_output=True, text=True)
     return r.returncode, r.stdout + r.stderr
 
 

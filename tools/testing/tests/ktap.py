@@ -7,8 +7,15 @@ checks with it; a failed check does not stop the test, an exception does
 and, with `compare=True`, return a transcript that must be identical across
 the variants (with `compare` a tuple of variants: across those of them that run);
 that comparison is one more check of the test.
+
+The run is split into units, one per (test, variant) and one per test without variants, and
+JOBS units run at a time (`MHP_JOBS`, default 2: the machine has 2 cores and a guest is
+mostly one busy vCPU). A test registered with `alone=True` (a wall-clock measurement) runs
+with nothing else. Results are printed in the order of the tests, each test once all of its
+units are done.
 """
 
+import concurrent.futures
 import difflib
 import fnmatch
 import importlib.util
@@ -18,13 +25,15 @@ import time
 import traceback
 
 REGISTRY = []
+JOBS = max(1, int(os.environ.get("MHP_JOBS", "2")))
 
 
-def test(name=None, variants=None, compare=False):
+def test(name=None, variants=None, compare=False, alone=False):
     """Register a test. `variants`: run fn(case, variant) per variant; `compare`: True or
-    the variants whose transcripts must be identical."""
+    the variants whose transcripts must be identical; `alone`: run with no other unit (a
+    wall-clock measurement)."""
     def deco(fn):
-        REGISTRY.append((name or fn.__name__, fn, variants, compare))
+        REGISTRY.append((name or fn.__name__, fn, variants, compare, alone))
         return fn
     return deco
 
@@ -81,23 +90,36 @@ def _save(name, variant, transcript):
         save(name, variant, transcript)
 
 
-def run_case(name, fn, variants, compare):
+def run_unit(name, fn, variant):
+    """Run one unit: the test without variants (`variant` None) or its run on one variant.
+    Returns (results, transcript or None if it raised, start, end)."""
+    case = Case(name)
+    case.prefix = "" if variant is None else f"[{variant}] "
+    transcript = None
+    start = time.time()
+    try:
+        if variant is None:
+            fn(case)
+        else:
+            transcript = fn(case, variant)
+            _save(name, variant, transcript)
+            transcript = (transcript,)
+    except Exception:
+        transcript = None
+        case.fail("completes without an exception", traceback.format_exc())
+    return case.results, transcript, start, time.time()
+
+
+def finish_case(name, variants, compare, units):
+    """The test's case from its units' outcomes ({variant or None: run_unit()'s result}):
+    their checks in the order of the variants, then the comparison of the transcripts."""
     case = Case(name)
     transcripts = {}
-    if variants is None:
-        try:
-            fn(case)
-        except Exception:
-            case.fail("completes without an exception", traceback.format_exc())
-        return case
-    for v in variants:
-        case.prefix = f"[{v}] "
-        try:
-            transcripts[v] = fn(case, v)
-            _save(name, v, transcripts[v])
-        except Exception:
-            case.fail("completes without an exception", traceback.format_exc())
-    case.prefix = ""
+    for v in (variants if variants is not None else [None]):
+        results, transcript, _, _ = units[v]
+        case.results += results
+        if v is not None and transcript is not None:
+            transcripts[v] = transcript[0]
     compared = [v for v in variants if compare is True or v in compare] if compare else []
     if len(compared) > 1:
         if any(v not in transcripts for v in compared):
@@ -142,17 +164,51 @@ def main(directory, patterns, variants, list_only=False, only=None):
     print("KTAP version 1")
     print(f"1..{len(selected)}")
     sys.stdout.flush()
-    passed = failed = 0
-    for number, (name, fn, tvariants, compare) in enumerate(selected, 1):
+    tests = []  # (name, fn, variants or None, compare, alone)
+    for name, fn, tvariants, compare, alone in selected:
         vs = None if tvariants is None else _variants_of(name, tvariants, variants, only)
-        start = time.time()
-        case = run_case(name, fn, vs, compare if vs is not None else False)
-        if not case.results:
-            case.fail("made at least one check")
-        _print_case(case, number, time.time() - start)
-        if case.ok:
-            passed += 1
-        else:
-            failed += 1
-    print(f"{passed} passed, {failed} failed")
-    return 0 if failed == 0 else 1
+        tests.append((name, fn, vs, compare if vs is not None else False, alone))
+    outcomes = [{} for _ in tests]  # per test: {variant or None: future}
+    counts = {"passed": 0, "failed": 0}
+    printed = 0
+
+    def print_done():
+        nonlocal printed
+        while printed < len(tests):
+            name, _, vs, compare, _ = tests[printed]
+            futures = outcomes[printed]
+            keys = vs if vs is not None else [None]
+            if len(futures) < len(keys) or not all(futures[k].done() for k in keys):
+                return
+            units = {k: futures[k].result() for k in keys}
+            case = finish_case(name, vs, compare, units)
+            if not case.results:
+                case.fail("made at least one check")
+            seconds = (max(u[3] for u in units.values()) - min(u[2] for u in units.values())
+                       if units else 0)
+            _print_case(case, printed + 1, seconds)
+            counts["passed" if case.ok else "failed"] += 1
+            printed += 1
+
+    with concurrent.futures.ThreadPoolExecutor(JOBS) as pool:
+        running = set()
+        for i, (name, fn, vs, _, alone) in enumerate(tests):
+            for v in (vs if vs is not None else [None]):
+                if alone:
+                    concurrent.futures.wait(running)
+                    running.clear()
+                while len(running) >= (1 if alone else JOBS):
+                    _, running = concurrent.futures.wait(
+                        running, return_when=concurrent.futures.FIRST_COMPLETED)
+                    print_done()
+                future = pool.submit(run_unit, name, fn, v)
+                outcomes[i][v] = future
+                running.add(future)
+                if alone:
+                    concurrent.futures.wait(running)
+                    running.clear()
+                print_done()
+        concurrent.futures.wait(running)
+        print_done()
+    print(f"{counts['passed']} passed, {counts['failed']} failed")
+    return 0 if counts["failed"] == 0 else 1

@@ -23,14 +23,12 @@ SKIPPED = {
     "rust-mod": {},
 }
 COMPARED = ("memory_block_sysfs.sh", "online_policy_params.sh")
-# The `1..0 # SKIP reason` line of each test skipped as a whole, filled by parse().
-SKIP_REASONS = {}
 
 
 def parse(out):
-    """Returns {test: (top-level line, [inner result lines])} of run_kselftest.sh's output."""
-    tests, inner, current = {}, {}, None
-    SKIP_REASONS.clear()
+    """Returns {test: (top-level line, [inner result lines])} of run_kselftest.sh's output, and
+    {test: its `1..0 # SKIP reason` line} for the tests skipped as a whole."""
+    tests, inner, current, skip_reasons = {}, {}, None, {}
     for line in out.splitlines():
         m = re.match(r"^# selftests: memory-hotplug: (\S+)$", line)
         if m:
@@ -38,7 +36,7 @@ def parse(out):
             inner[current] = []
             continue
         if current and line.startswith("# 1..0 # SKIP"):
-            SKIP_REASONS[current] = line
+            skip_reasons[current] = line
             continue
         m = re.match(r"^(not ok|ok) \d+ selftests: memory-hotplug: (\S+)(.*)$", line)
         if m:
@@ -47,7 +45,7 @@ def parse(out):
             continue
         if current and re.match(r"^# (not ok|ok) \d+ ", line):
             inner[current].append(line[2:])
-    return {t: (tests.get(t), inner.get(t, [])) for t in set(tests) | set(inner)}
+    return {t: (tests.get(t), inner.get(t, [])) for t in set(tests) | set(inner)}, skip_reasons
 
 
 @test(variants=("c", "rust", "rust-mod"), compare=True)
@@ -73,7 +71,7 @@ def kselftests(case, variant):
         dmesg = sh(vm, "dmesg")
     out = r.out + r.err
     case.eq(r.rc, 0, "run_kselftest.sh exits 0")
-    results = parse(out)
+    results, skip_reasons = parse(out)
     transcript = []
     for t in TESTS:
         top, inner = results.get(t, (None, []))
@@ -83,7 +81,7 @@ def kselftests(case, variant):
         why = SKIPPED[variant].get(t)
         if why:
             case.check(top.startswith("ok ") and skipped, f"{t} is skipped ({why})", top)
-            reason = SKIP_REASONS.get(t, "")
+            reason = skip_reasons.get(t, "")
             case.check(why in reason, f"{t}: the skip says why", reason or out[-3000:])
             continue
         passed = [x for x in inner if x.startswith("ok ") and "# SKIP" not in x]

@@ -317,7 +317,7 @@ SCENARIOS = (("virtio-mem", "virtio-mem 4 GiB resized to 0", _Guest.virtio_mem_r
              ("dimm", "4 GiB DIMM (memmap_on_memory=force) ejected", _Guest.dimm_round))
 
 
-@test()
+@test(alone=True)
 def removal_latency(case):
     """Wall-clock time of removing 4 GiB of online movable memory (a virtio-mem device
     resized to 0, a memmap_on_memory DIMM ejected) with busy vCPUs, c and rust rounds

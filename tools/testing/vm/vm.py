@@ -28,6 +28,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -57,8 +58,18 @@ def kernel_image(variant):
     return os.path.join(build_dir(variant), "arch/x86/boot/bzImage")
 
 
+# Guests of one variant may start at the same time (the test runner runs two units at once):
+# one initramfs build at a time.
+_INITRAMFS_LOCK = threading.Lock()
+
+
 def initramfs(variant):
     """Build (if out of date) and return the initramfs of a variant."""
+    with _INITRAMFS_LOCK:
+        return _initramfs(variant)
+
+
+def _initramfs(variant):
     out = os.path.join(build_dir(variant), "initramfs.cpio.gz")
     modroot = os.path.join(build_dir(variant), "modroot")
     inputs = [os.path.join(HERE, "initramfs.sh"), os.path.join(HERE, "guest", "init"),
