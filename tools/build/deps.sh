@@ -4,7 +4,7 @@
 # Install everything the project needs on a Debian 12 host, skipping what is
 # already there: the 6.12 kernel source, Debian's rustc 1.96 with rust-src,
 # clippy and rustfmt, clang/lld/llvm 14, QEMU, busybox, util-linux and
-# ndctl/daxctl for the guest, and bindgen-cli pinned to one version (built from crates.io).
+# ndctl/daxctl and udev for the guest, and bindgen-cli pinned to one version (built from crates.io).
 set -euo pipefail
 
 BINDGEN_VERSION=${BINDGEN_VERSION:-0.73.2}
@@ -19,7 +19,9 @@ PACKAGES=(
 	# The default kernel source.
 	linux-source-6.12
 	# VM and guest userland.
-	qemu-system-x86 busybox-static util-linux bash ndctl daxctl
+	qemu-system-x86 busybox-static util-linux bash ndctl daxctl udev
+	# Instruction counts at kernel functions during boot (test_bench.py).
+	gdb
 )
 
 SUDO=; [ "$(id -u)" = 0 ] || SUDO=sudo

@@ -36,6 +36,14 @@ blocks() {
 memtotal() { awk '/^MemTotal:/ {print $2}' /proc/meminfo; }
 """
 
+# A sparse boot layout (x86-64, 4 GiB guest): the e820 map replaced by RAM ranges with holes
+# between them (blocks 0-3, 8-9, a partly present 15, 32-39 and 44 of 128 MiB), QEMU's ACPI
+# tables kept reserved.
+SPARSE_LAYOUT = ("memmap=exactmap memmap=0x9fc00@0 memmap=0x1ff00000@0x100000 "
+                 "memmap=0x10000000@0x40000000 memmap=0x7000000@0x78000000 "
+                 "memmap=0x20000$0x7ffe0000 memmap=0x40000000@0x100000000 "
+                 "memmap=0x8000000@0x160000000")
+
 
 def sh(vm, script, timeout=120):
     """Run a script with PRELUDE that must succeed; return stdout."""

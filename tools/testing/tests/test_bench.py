@@ -18,7 +18,7 @@ call. bench_many_blocks measures the same way at 10^3 blocks.
 import re
 import time
 
-from guest import block_size, blocks, sh, uevents, wait_blocks
+from guest import SPARSE_LAYOUT, block_size, blocks, sh, uevents, wait_blocks
 from ktap import test
 from vm import GiB, VM, VMError
 
@@ -363,3 +363,36 @@ def bench_trace_cost(case):
         case.check(ratio < TRACE_LIMIT, f"{4 * CYCLES} online + {4 * CYCLES} offline: events off "
                    f"{off / 1000:.1f} Minsn, on {on / 1000:.1f} Minsn, on/off {ratio:.3f}",
                    f"ratio {ratio:.3f} >= {TRACE_LIMIT}")
+
+
+# Creation of the memory blocks at boot, in guest instructions (-icount, one vCPU), on two
+# layouts: 8 GiB of boot memory (64 blocks) and a sparse one (SPARSE_LAYOUT: holes between
+# the blocks and a block only partly present). driver_init() calls memory_dev_init() (the
+# memory subsystem and a device per block), then node_dev_init() (the node devices and the
+# links of the blocks to their nodes), then cpu_dev_init(): gdb stops the guest at each and
+# QEMU counts the instructions executed so far.
+BOOT_LAYOUTS = (("8 GiB, 64 blocks", 8 * GiB, ""),
+                ("sparse (exactmap), 16 blocks", 4 * GiB, SPARSE_LAYOUT))
+BOOT_STEPS = ("memory_dev_init", "node_dev_init", "cpu_dev_init")
+
+
+@test()
+def bench_boot_creation(case):
+    """Creating the memory blocks at boot and linking them to their nodes, in guest
+    instructions: Rust/C below 1.5 on a dense and a sparse layout, and the same blocks."""
+    for what, mem, layout in BOOT_LAYOUTS:
+        res, seen = {}, {}
+        for variant in ("c", "rust"):
+            with VM(variant, mem=mem, slots=2, maxmem=mem + 2 * GiB, icount=True, cpus=1,
+                    append=layout, icount_at=BOOT_STEPS) as vm:
+                seen[variant] = sh(vm, "ls $M | grep -c '^memory[0-9]'").strip()
+                n = vm.icounts
+            res[variant] = (n["node_dev_init"] - n["memory_dev_init"],
+                            n["cpu_dev_init"] - n["node_dev_init"])
+        case.eq(seen["rust"], seen["c"], f"{what}: {seen['c']} blocks on both")
+        for k, step in enumerate(("memory_dev_init(): the blocks",
+                                  "node_dev_init(): nodes and the blocks' links")):
+            c, r = res["c"][k] / 1e6, res["rust"][k] / 1e6
+            case.check(0 < c and r / c < LIMIT, f"{what}: {step}: c {c:.3f} Minsn, rust "
+                                                f"{r:.3f} Minsn, rust/c {r / c:.3f}",
+                       f"c {c}, rust {r}")

@@ -12,7 +12,7 @@ module's parameters. That is tested on its own, not compared with c.
 
 import time
 
-from guest import blocks, block_size, load_policy, plug_dimms, runs, sh
+from guest import SPARSE_LAYOUT, blocks, block_size, load_policy, plug_dimms, runs, sh
 from ktap import test
 from vm import GiB, MiB, VM, VMError
 
@@ -119,6 +119,32 @@ def boot_virtio_mem(case, variant):
                 case.check(zones[0] == M, "starts Movable", runs(zones))
                 case.check(N in zones, "kernel memory once the ratio is reached", runs(zones))
     return "\n".join(t) + "\n"
+
+
+# Every file of a block, and its node link, read at boot.
+BLOCK_FILES = r"""cd $M
+for d in memory[0-9]*; do
+	echo "$d: $(cat $d/state) $(cat $d/online) $(cat $d/phys_index) $(cat $d/phys_device)" \
+		"$(cat $d/removable) [$(cat $d/valid_zones)] $(ls -d $d/node* 2>/dev/null)"
+done | sort -V
+"""
+
+
+@test(variants=BOOT_VARIANTS, compare=True)
+def boot_sparse_layout(case, variant):
+    """A boot layout with holes (memmap=exactmap): the same blocks as C, no block for a
+    hole, one for a partly present block, each with its node link; then a hole is probed."""
+    with VM(variant, mem=4 * GiB, append=SPARSE_LAYOUT) as vm:
+        bl = blocks(vm)
+        case.eq(sorted(bl), [0, 1, 2, 3, 8, 9, 15] + list(range(32, 40)) + [44],
+                "a block for each 128 MiB with present memory, none for the holes")
+        files = sh(vm, BLOCK_FILES)
+        # Memory of a hole added at run time: probe writes an address inside one.
+        probed = sh(vm, "w $M/probe 0x50000000; w $M/probe 0x100000000; "
+                        "cat $M/memory10/state $M/memory10/valid_zones")
+        case.eq(probed.splitlines()[:2], ["OK", "File exists"],
+                "a hole is probed; a present block is not (EEXIST)")
+    return files + probed
 
 
 @test(variants=("rust-mod", "debug"))

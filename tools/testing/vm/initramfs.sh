@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Build the guest initramfs for one variant: static busybox, bash, util-linux
-# lsmem/chmem, kmod (modprobe, modinfo, rmmod, lsmod), the variant's modules,
+# lsmem/chmem, kmod (modprobe, modinfo, rmmod, lsmod), Debian's udev
+# (systemd-udevd, udevadm and the rules it ships), the variant's modules,
 # the memory-hotplug selftests (as the tree has them, and installed for the
 # kselftest runner) and the guest agent (guest/init).
 #
@@ -53,6 +54,16 @@ copy_bin /usr/bin/setpriv usr/bin/setpriv
 # dax/kmem's user space: ndctl makes a devdax namespace, daxctl turns it into System RAM.
 copy_bin /usr/bin/ndctl usr/bin/ndctl
 copy_bin /usr/bin/daxctl usr/bin/daxctl
+# Debian's udev: systemd-udevd (a name of udevadm), udevadm, the rules and helpers it
+# ships, as a distribution boots them (tests add their own rules in /etc/udev/rules.d).
+copy_bin /bin/udevadm bin/udevadm
+mkdir -p "$root/lib/systemd" "$root/lib/udev" "$root/etc/udev/rules.d"
+ln -sf /bin/udevadm "$root/lib/systemd/systemd-udevd"
+cp -a /lib/udev/rules.d "$root/lib/udev/"
+for helper in /lib/udev/*; do
+	[ -f "$helper" ] && [ -x "$helper" ] && copy_bin "$helper" "lib/udev/${helper##*/}"
+done
+cp /etc/udev/udev.conf "$root/etc/udev/"
 for t in modprobe modinfo rmmod insmod lsmod depmod; do
 	ln -sf kmod "$root/bin/$t"
 	ln -sf ../bin/kmod "$root/sbin/$t"

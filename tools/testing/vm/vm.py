@@ -91,20 +91,24 @@ class VM:
 
     def __init__(self, variant="rust", mem=1 * GiB, slots=4, maxmem=16 * GiB, numa=False,
                  virtio_mem=None, append="", cpus=2, boot_timeout=120, log=None,
-                 cold_dimms=(), virtio_mem_boot=None, icount=False, allowed=()):
+                 cold_dimms=(), virtio_mem_boot=None, icount=False, allowed=(), icount_at=()):
         """`cold_dimms`: [(size, node or None)...] DIMMs present when the guest starts (ACPI
         adds them during boot); `virtio_mem_boot`: the requested-size of each virtio-mem
         device at boot (int: of the first), 0 by default. `icount`: the guest's clocks count
         its instructions (1 ns each) instead of following the host's time, so that what
         the guest measures does not depend on the host's load. `allowed`: substrings of
         kernel log lines that are not splats for this guest (a known upstream WARN a
-        test provokes on purpose; the test says why)."""
+        test provokes on purpose; the test says why). `icount_at`: kernel functions (with
+        `icount`) at whose first call during boot the guest's instruction count is read
+        (gdb's breakpoints, QEMU's count): in `icounts` after start()."""
         self.variant = variant
         self.mem, self.slots, self.maxmem = mem, slots, maxmem
         self.numa, self.virtio_mem, self.append = numa, virtio_mem, append
         self.cold_dimms, self.virtio_mem_boot = list(cold_dimms), virtio_mem_boot
         self.cpus, self.boot_timeout = cpus, boot_timeout
         self.icount = icount
+        self.icount_at = tuple(icount_at)
+        self.icounts = {}
         self.allowed = tuple(allowed)
         self.log = log
         self.proc = None
@@ -176,6 +180,10 @@ class VM:
             # shift=0: one instruction is one ns of guest time; sleep=off: an idle guest's
             # clock jumps to its next timer instead of waiting for the host's.
             cmd += ["-icount", "shift=0,sleep=off"]
+        if self.icount_at:
+            # Start stopped, for gdb (icount_boot()); a second QMP socket for its queries.
+            cmd += ["-S", "-gdb", f"tcp:127.0.0.1:{self.gdb_port}",
+                    "-qmp", f"unix:{self.dir}/qmp-gdb.sock,server=on,wait=off"]
         if self.numa:
             half = self.mem // 2
             for n in range(2):
@@ -197,18 +205,76 @@ class VM:
 
     def start(self):
         self.dir = tempfile.mkdtemp(prefix=f"mhp-vm-{self.variant}-")
+        if self.icount_at:
+            with socket.socket() as s:
+                s.bind(("127.0.0.1", 0))
+                self.gdb_port = s.getsockname()[1]
         cmd = self.command_line()
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                      stderr=open(f"{self.dir}/qemu.err", "w"))
         try:
+            gdb = self._icount_gdb() if self.icount_at else None
             self.agent = self._connect("agent.sock")
             self.qmp_sock = self._connect("qmp.sock")
             self._qmp_greeting()
             self._agent_buf = b""
             self._read_until(b"AGENT READY\n", self.boot_timeout)
+            if gdb:
+                out = gdb.communicate(timeout=60)[0]
+                self.icounts = {m[0]: int(m[1]) for m in
+                                (line.split()[1:] for line in out.splitlines()
+                                 if line.startswith("ICOUNT "))}
+                if set(self.icounts) != set(self.icount_at):
+                    raise VMError(f"gdb did not see {self.icount_at}:\n{out[-3000:]}")
         except Exception:
             self.stop()
             raise
+
+    # gdb's Python: a hardware breakpoint on each function; at each stop, QEMU's instruction
+    # count (QMP query-replay) for the function stopped in; then detach (the guest runs on).
+    GDB_SCRIPT = """
+import gdb, json, socket
+addrs = %(addrs)r
+qmp = socket.socket(socket.AF_UNIX)
+qmp.connect(%(qmp)r)
+f = qmp.makefile("rw")
+f.readline()
+f.write(json.dumps({"execute": "qmp_capabilities"}) + "\\n"); f.flush(); f.readline()
+gdb.execute("target remote tcp:127.0.0.1:%(port)d")
+for a in addrs.values():
+    gdb.execute("hbreak *%%#x" %% a)
+for _ in addrs:
+    gdb.execute("continue")
+    pc = int(gdb.parse_and_eval("$pc"))
+    f.write(json.dumps({"execute": "query-replay"}) + "\\n"); f.flush()
+    reply = {}
+    while "return" not in reply:  # events (STOP, RESUME) come first
+        reply = json.loads(f.readline())
+    n = reply["return"]["icount"]
+    print("ICOUNT", [k for k, a in addrs.items() if a == pc][0], n)
+gdb.execute("delete")
+gdb.execute("detach")
+"""
+
+    def _icount_gdb(self):
+        """Start gdb on the stopped guest (see GDB_SCRIPT); it prints ICOUNT <fn> <count>."""
+        syms = {}
+        r = subprocess.run(["nm", os.path.join(build_dir(self.variant), "vmlinux")],
+                           capture_output=True, text=True, check=True)
+        for line in r.stdout.splitlines():
+            parts = line.split()
+            if len(parts) == 3 and parts[2] in self.icount_at:
+                syms[parts[2]] = int(parts[0], 16)
+        if set(syms) != set(self.icount_at):
+            raise VMError(f"vmlinux lacks some of {self.icount_at}")
+        self._connect("qmp-gdb.sock").close()
+        script = os.path.join(self.dir, "icount.py")
+        with open(script, "w") as f:
+            f.write(self.GDB_SCRIPT % {"addrs": syms, "qmp": f"{self.dir}/qmp-gdb.sock",
+                                       "port": self.gdb_port})
+        return subprocess.Popen(["gdb", "-nx", "-q", "-batch", "-ex", f"source {script}"],
+                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, text=True)
 
     def stop(self):
         if self.proc and self.proc.poll() is None:
