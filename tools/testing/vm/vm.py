@@ -91,7 +91,8 @@ class VM:
 
     def __init__(self, variant="rust", mem=1 * GiB, slots=4, maxmem=16 * GiB, numa=False,
                  virtio_mem=None, append="", cpus=2, boot_timeout=120, log=None,
-                 cold_dimms=(), virtio_mem_boot=None, icount=False, allowed=(), icount_at=()):
+                 cold_dimms=(), virtio_mem_boot=None, icount=False, allowed=(), icount_at=(),
+                 gdb=False):
         """`cold_dimms`: [(size, node or None)...] DIMMs present when the guest starts (ACPI
         adds them during boot); `virtio_mem_boot`: the requested-size of each virtio-mem
         device at boot (int: of the first), 0 by default. `icount`: the guest's clocks count
@@ -100,7 +101,8 @@ class VM:
         kernel log lines that are not splats for this guest (a known upstream WARN a
         test provokes on purpose; the test says why). `icount_at`: kernel functions (with
         `icount`) at whose first call during boot the guest's instruction count is read
-        (gdb's breakpoints, QEMU's count): in `icounts` after start()."""
+        (gdb's breakpoints, QEMU's count): in `icounts` after start(). `gdb`: a gdb stub,
+        for stops_at()."""
         self.variant = variant
         self.mem, self.slots, self.maxmem = mem, slots, maxmem
         self.numa, self.virtio_mem, self.append = numa, virtio_mem, append
@@ -109,6 +111,7 @@ class VM:
         self.icount = icount
         self.icount_at = tuple(icount_at)
         self.icounts = {}
+        self.gdb = gdb
         self.allowed = tuple(allowed)
         self.log = log
         self.proc = None
@@ -181,9 +184,10 @@ class VM:
             # clock jumps to its next timer instead of waiting for the host's.
             cmd += ["-icount", "shift=0,sleep=off"]
         if self.icount_at:
-            # Start stopped, for gdb (icount_boot()); a second QMP socket for its queries.
-            cmd += ["-S", "-gdb", f"tcp:127.0.0.1:{self.gdb_port}",
-                    "-qmp", f"unix:{self.dir}/qmp-gdb.sock,server=on,wait=off"]
+            # Start stopped, for gdb; a second QMP socket for its queries.
+            cmd += ["-S", "-qmp", f"unix:{self.dir}/qmp-gdb.sock,server=on,wait=off"]
+        if self.icount_at or self.gdb:
+            cmd += ["-gdb", f"tcp:127.0.0.1:{self.gdb_port}"]
         if self.numa:
             half = self.mem // 2
             for n in range(2):
@@ -205,7 +209,7 @@ class VM:
 
     def start(self):
         self.dir = tempfile.mkdtemp(prefix=f"mhp-vm-{self.variant}-")
-        if self.icount_at:
+        if self.icount_at or self.gdb:
             with socket.socket() as s:
                 s.bind(("127.0.0.1", 0))
                 self.gdb_port = s.getsockname()[1]
@@ -213,68 +217,134 @@ class VM:
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                      stderr=open(f"{self.dir}/qemu.err", "w"))
         try:
-            gdb = self._icount_gdb() if self.icount_at else None
+            gdb = None
+            if self.icount_at:
+                self._connect("qmp-gdb.sock").close()
+                gdb = self._gdb(self.icount_at, len(self.icount_at),
+                                qmp=f"{self.dir}/qmp-gdb.sock")
             self.agent = self._connect("agent.sock")
             self.qmp_sock = self._connect("qmp.sock")
             self._qmp_greeting()
             self._agent_buf = b""
             self._read_until(b"AGENT READY\n", self.boot_timeout)
             if gdb:
-                out = gdb.communicate(timeout=60)[0]
-                self.icounts = {m[0]: int(m[1]) for m in
-                                (line.split()[1:] for line in out.splitlines()
-                                 if line.startswith("ICOUNT "))}
+                self.icounts = {s[0]: s[1] for s in self._stops(gdb, len(self.icount_at), 60)}
                 if set(self.icounts) != set(self.icount_at):
-                    raise VMError(f"gdb did not see {self.icount_at}:\n{out[-3000:]}")
+                    raise VMError(f"gdb stopped at {self.icounts}, not {self.icount_at}")
         except Exception:
             self.stop()
             raise
 
-    # gdb's Python: a hardware breakpoint on each function; at each stop, QEMU's instruction
-    # count (QMP query-replay) for the function stopped in; then detach (the guest runs on).
+    # gdb's Python: a hardware breakpoint on each function of `addrs`; at each of `stops`
+    # stops, the function, QEMU's instruction count (QMP query-replay, if `qmp`), the stack
+    # pointer and the second argument (a notifier's action); then detach (the guest runs on).
     GDB_SCRIPT = """
 import gdb, json, socket
 addrs = %(addrs)r
-qmp = socket.socket(socket.AF_UNIX)
-qmp.connect(%(qmp)r)
-f = qmp.makefile("rw")
-f.readline()
-f.write(json.dumps({"execute": "qmp_capabilities"}) + "\\n"); f.flush(); f.readline()
+f = None
+if %(qmp)r:
+    qmp = socket.socket(socket.AF_UNIX)
+    qmp.connect(%(qmp)r)
+    f = qmp.makefile("rw")
+    f.readline()
+    f.write(json.dumps({"execute": "qmp_capabilities"}) + "\\n"); f.flush(); f.readline()
 gdb.execute("target remote tcp:127.0.0.1:%(port)d")
 for a in addrs.values():
     gdb.execute("hbreak *%%#x" %% a)
-for _ in addrs:
+print("READY", flush=True)
+for _ in range(%(stops)d):
     gdb.execute("continue")
-    pc = int(gdb.parse_and_eval("$pc"))
-    f.write(json.dumps({"execute": "query-replay"}) + "\\n"); f.flush()
-    reply = {}
-    while "return" not in reply:  # events (STOP, RESUME) come first
-        reply = json.loads(f.readline())
-    n = reply["return"]["icount"]
-    print("ICOUNT", [k for k, a in addrs.items() if a == pc][0], n)
+    reg = lambda r: int(gdb.parse_and_eval("(unsigned long)$" + r))
+    n = 0
+    if f:
+        f.write(json.dumps({"execute": "query-replay"}) + "\\n"); f.flush()
+        reply = {}
+        while "return" not in reply:  # events (STOP, RESUME) come first
+            reply = json.loads(f.readline())
+        n = reply["return"]["icount"]
+    name = [k for k, a in addrs.items() if a == reg("pc")][0]
+    print("STOP", name, n, reg("rsp"), reg("rsi"), flush=True)
+    if %(dump)d:
+        sp = reg("rsp")
+        top = (sp | (%(dump)d - 1)) + 1
+        print("STACK", gdb.selected_inferior().read_memory(sp, top - sp).tobytes().hex(),
+              flush=True)
 gdb.execute("delete")
 gdb.execute("detach")
 """
 
-    def _icount_gdb(self):
-        """Start gdb on the stopped guest (see GDB_SCRIPT); it prints ICOUNT <fn> <count>."""
+    def _gdb(self, functions, stops, qmp=None, dump=0):
+        """Start gdb on the guest (see GDB_SCRIPT); its output has a STOP line per stop."""
         syms = {}
         r = subprocess.run(["nm", os.path.join(build_dir(self.variant), "vmlinux")],
                            capture_output=True, text=True, check=True)
         for line in r.stdout.splitlines():
             parts = line.split()
-            if len(parts) == 3 and parts[2] in self.icount_at:
+            if len(parts) == 3 and parts[2] in functions:
                 syms[parts[2]] = int(parts[0], 16)
-        if set(syms) != set(self.icount_at):
-            raise VMError(f"vmlinux lacks some of {self.icount_at}")
-        self._connect("qmp-gdb.sock").close()
-        script = os.path.join(self.dir, "icount.py")
+        if set(syms) != set(functions):
+            raise VMError(f"vmlinux lacks some of {functions}")
+        script = os.path.join(self.dir, f"gdb{self.next_id}.py")
+        self.next_id += 1
         with open(script, "w") as f:
-            f.write(self.GDB_SCRIPT % {"addrs": syms, "qmp": f"{self.dir}/qmp-gdb.sock",
-                                       "port": self.gdb_port})
+            f.write(self.GDB_SCRIPT % {"addrs": syms, "qmp": qmp, "port": self.gdb_port,
+                                       "stops": stops, "dump": dump})
         return subprocess.Popen(["gdb", "-nx", "-q", "-batch", "-ex", f"source {script}"],
                                 stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT, text=True)
+
+    def _stops(self, gdb, want, timeout, out=""):
+        """The STOP lines of a gdb run: [(function, icount, rsp, rsi, stack)]; `want` of
+        them. `stack`: with stops_at(stack=THREAD_SIZE), the return addresses found on the
+        stack from the stack pointer up, as (offset, symbol+off) (a scan: a stale value
+        that looks like one shows too), else []."""
+        out += gdb.communicate(timeout=timeout)[0]
+        stops = []
+        for p in (line.split() for line in out.splitlines()):
+            if p and p[0] == "STOP":
+                stops.append((p[1], int(p[2]), int(p[3]), int(p[4]), []))
+            elif p and p[0] == "STACK" and stops:
+                stops[-1][4].extend(self._scan(bytes.fromhex(p[1])))
+        if len(stops) != want:
+            raise VMError(f"gdb stopped {len(stops)} times, not {want}:\n{out[-3000:]}")
+        return stops
+
+    def _scan(self, stack):
+        """(offset, symbol+off) of the words of `stack` that point into kernel text."""
+        if not hasattr(self, "_text"):
+            r = subprocess.run(["nm", "-n", os.path.join(build_dir(self.variant), "vmlinux")],
+                               capture_output=True, text=True, check=True)
+            self._text = [(int(a, 16), n) for a, t, n in
+                          (line.split()[:3] for line in r.stdout.splitlines()
+                           if len(line.split()) == 3) if t in "tT"]
+        import bisect
+        addrs = [a for a, _ in self._text]
+        out = []
+        for off in range(0, len(stack) - 7, 8):
+            v = int.from_bytes(stack[off:off + 8], "little")
+            i = bisect.bisect_right(addrs, v) - 1
+            if i >= 0 and v < 0xffffffff82000000 and v >= 0xffffffff81000000:
+                out.append((off, f"{self._text[i][1]}+{v - addrs[i]:#x}"))
+        return out
+
+    def stops_at(self, functions, stops, action, timeout=120, stack=0):
+        """Run `action()` (guest commands) with gdb's breakpoints on `functions` (a guest
+        started with `gdb=True`): [(function, icount, stack pointer, 2nd argument, stack)]
+        of the first `stops` calls (see _stops())."""
+        gdb = self._gdb(functions, stops, dump=stack)
+        try:
+            out = ""
+            while not out.endswith("READY\n"):  # the breakpoints are set
+                line = gdb.stdout.readline()
+                if not line:
+                    raise VMError(f"gdb did not attach:\n{out[-3000:]}")
+                out += line
+            action()
+            return self._stops(gdb, stops, timeout, out)
+        finally:
+            if gdb.poll() is None:
+                gdb.kill()
+                gdb.wait()
 
     def stop(self):
         if self.proc and self.proc.poll() is None:
