@@ -30,17 +30,17 @@ from vm import GiB, MiB, VM
 RULE = ('SUBSYSTEM=="memory", ACTION=="add", ATTR{state}=="offline", '
         'ATTR{state}="%s"\n')
 RULES_FILE = "/etc/udev/rules.d/80-memory-online.rules"
-UDEVD_LOG = "/run/udevd.log"
 
 
-def start_udevd(vm, online_type):
-    """Install the rule, start systemd-udevd as a boot does and wait until it is idle."""
+def start_udevd(case, vm, online_type):
+    """Install the rule and start systemd-udevd as Debian's init script does (`--daemon`:
+    it returns once its sockets are set up; its log goes to the kernel log), then trigger
+    the devices present and wait until it is idle."""
     rule = RULE % online_type
     sh(vm, f"printf '%s' '{rule}' >{RULES_FILE}; mkdir -p /run/udev; "
-           f"SYSTEMD_LOG_TARGET=console SYSTEMD_LOG_COLOR=0 "
-           f"setsid /lib/systemd/systemd-udevd >{UDEVD_LOG} 2>&1 </dev/null & "
-           "for i in $(seq 100); do [ -S /run/udev/control ] && break; sleep 0.1; done; "
-           "udevadm control --ping")
+           "SYSTEMD_LOG_TARGET=kmsg /lib/systemd/systemd-udevd --daemon")
+    case.check("Starting systemd-udevd" in sh(vm, "dmesg | grep -a udevd || true"),
+               "systemd-udevd started, logging to the kernel log")
     sh(vm, "udevadm trigger --type=subsystems --action=add; "
            "udevadm trigger --type=devices --action=add; udevadm settle --timeout=60",
        timeout=180)
@@ -80,11 +80,11 @@ def udev_info(vm, ids):
 
 
 def udevd_failures(vm):
-    """What udevd logged as failed or erroneous since it started, without worker ids."""
-    log = sh(vm, f"cat {UDEVD_LOG}")
-    bad = [re.sub(r"\[\d+\]", "[N]", line) for line in log.splitlines()
-           if re.search(r"[Ff]ail|[Ee]rror|[Ii]nvalid|denied", line)]
-    return bad
+    """What udevd logged as failed or erroneous since it started (in the kernel log),
+    without times and process ids."""
+    log = sh(vm, "dmesg | grep -a 'udevd\\|udevadm' || true")
+    return [re.sub(r"\[\s*[\d.]+\]|\[\d+\]", "", line).strip() for line in log.splitlines()
+            if re.search(r"[Ff]ail|[Ee]rror|[Ii]nvalid|denied", line)]
 
 
 def plug(vm, dimm, size, have):
@@ -108,7 +108,7 @@ def dimms_and_virtio_mem(case, vm, t, online_type, eject):
     base = blocks(vm)
     case.eq(sh(vm, "cat $M/auto_online_blocks").strip(), "offline",
             "the kernel does not online hot-added memory itself")
-    start_udevd(vm, online_type)
+    start_udevd(case, vm, online_type)
     have = blocks(vm)
     case.eq(have, base, "udevd's start changed no boot block (the rule matches only offline "
                         "blocks being added)")
@@ -176,7 +176,7 @@ def udev_with_auto_online(case, variant):
     with VM(variant, virtio_mem=1 * GiB, append="memhp_default_state=online_movable") as vm:
         case.eq(sh(vm, "cat $M/auto_online_blocks").strip(), "online_movable",
                 "auto_online_blocks=online_movable from the command line")
-        start_udevd(vm, "online_movable")
+        start_udevd(case, vm, "online_movable")
         have = blocks(vm)
         for n in range(1, 4):
             new = plug(vm, f"d{n}", 256 * MiB, have)

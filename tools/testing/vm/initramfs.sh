@@ -91,6 +91,8 @@ chmod 755 "$root/init"
 printf '%s\n' 'root:x:0:0:root:/root:/bin/bash' 'nobody:x:65534:65534:nobody:/:/bin/sh' \
 	>"$root/etc/passwd"
 printf '%s\n' 'root:x:0:' 'nogroup:x:65534:' >"$root/etc/group"
+# The host's (Debian's) system groups, which udev's rules name (tty, disk, dialout...).
+grep -v '^root:\|^nogroup:' /etc/group | cut -d: -f1-3 | sed 's/$/:/' >>"$root/etc/group"
 
 chmod 1777 "$root/tmp"
 (cd "$root" && find . -print0 | sort -z | cpio --null -o -H newc --quiet -R 0:0) |
