@@ -4,11 +4,15 @@
 # Install everything the project needs on a Debian 12 host, skipping what is
 # already there: the 6.12 kernel source, Debian's rustc 1.96 with rust-src,
 # clippy and rustfmt, clang/lld/llvm 14, QEMU, busybox, util-linux and
-# ndctl/daxctl and udev for the guest, and bindgen-cli pinned to one version (built from crates.io).
+# ndctl/daxctl and udev for the guest, gdb, bindgen-cli pinned to one version (built from
+# crates.io) and virtme-ng (from PyPI).
 set -euo pipefail
 
 BINDGEN_VERSION=${BINDGEN_VERSION:-0.73.2}
 BINDGEN_ROOT=${BINDGEN_ROOT:-/opt/mhp-rust/bindgen-$BINDGEN_VERSION}
+# virtme-ng (vng), from PyPI, in a virtual environment of its own (test_vng.py).
+VNG_VERSION=${VNG_VERSION:-1.42}
+VNG_ROOT=${VNG_ROOT:-/opt/mhp-rust/vng}
 
 PACKAGES=(
 	# Kernel build.
@@ -22,6 +26,8 @@ PACKAGES=(
 	qemu-system-x86 busybox-static util-linux bash ndctl daxctl udev
 	# Instruction counts at kernel functions during boot (test_bench.py).
 	gdb
+	# virtme-ng's virtual environment.
+	python3-venv
 )
 
 SUDO=; [ "$(id -u)" = 0 ] || SUDO=sudo
@@ -49,4 +55,11 @@ if ! "$BINDGEN_ROOT/bin/bindgen" --version 2>/dev/null | grep -qx "bindgen $BIND
 	fi
 	"$cargo" install --quiet --locked bindgen-cli --version "$BINDGEN_VERSION" \
 		--root "$BINDGEN_ROOT"
+fi
+
+if ! "$VNG_ROOT/bin/vng" --version 2>/dev/null | grep -qx "virtme-ng $VNG_VERSION"; then
+	echo "deps: installing virtme-ng $VNG_VERSION"
+	rm -rf "$VNG_ROOT"
+	/usr/bin/python3 -m venv "$VNG_ROOT"
+	"$VNG_ROOT/bin/pip" install --quiet "virtme-ng==$VNG_VERSION"
 fi

@@ -118,7 +118,7 @@ def finish_case(name, variants, compare, units):
     for v in (variants if variants is not None else [None]):
         results, transcript, _, _ = units[v]
         case.results += results
-        if v is not None and transcript is not None:
+        if v is not None and transcript is not None and transcript[0] is not None:
             transcripts[v] = transcript[0]
     compared = [v for v in variants if compare is True or v in compare] if compare else []
     if len(compared) > 1:
