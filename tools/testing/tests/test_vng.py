@@ -25,10 +25,13 @@ QEMU_OPTS = ("-m 1G,slots=4,maxmem=8G "
              "-object memory-backend-ram,id=d2m,size=512M -device pc-dimm,id=d2,memdev=d2m")
 
 
-def vng_command(variant, script):
-    """The vng command line that runs `script` in a guest of `variant`."""
+def vng_command(variant, kdir, script):
+    """The vng command line that runs `script` in a guest of `variant` that sees the host
+    directory `kdir` and the variant's modules (vng overlays /var, /tmp, ... with the guest's
+    own: share them as they are)."""
     return [VNG, "--run", kernel_image(variant), "--disable-kvm", "--disable-microvm",
-            "--force-9p", "-m", "1G", "-p", "1", f"--qemu-opts={QEMU_OPTS}", "--exec", script]
+            "--force-9p", "-m", "1G", "-p", "1", f"--rwdir={kdir}",
+            f"--rwdir={build_dir(variant)}", f"--qemu-opts={QEMU_OPTS}", "--exec", script]
 
 
 def install_kselftests(variant):
@@ -66,13 +69,18 @@ def vng_kselftests(case, variant):
     kdir = install_kselftests(variant)
     link_modules(variant)
     tests = " ".join(f"-t memory-hotplug:{t}" for t in ksft.TESTS)
-    script = (f"cd {kdir} && ./run_kselftest.sh {tests} > /tmp/ksft.out 2>&1; rc=$?; "
+    # The runner appends each test's output to /dev/stdout, which vng points at a console
+    # port of its own: point it at the script's stdout, a file opened for appending (as
+    # test_kselftest.py does), so that the runner's lines and the tests' stay in order.
+    script = (": >/tmp/ksft.out; ln -sfn /proc/self/fd/1 /dev/stdout; "
+              f"cd {kdir} && ./run_kselftest.sh {tests} >>/tmp/ksft.out 2>&1; rc=$?; "
               "cat /tmp/ksft.out; echo RC=$rc; echo DMESG; dmesg")
     # vng runs its helpers (virtme-run) from its own bin directory.
     env = dict(os.environ, PATH=os.path.dirname(VNG) + ":" + os.environ["PATH"])
-    r = subprocess.run(vng_command(variant, script), capture_output=True, text=True,
+    r = subprocess.run(vng_command(variant, kdir, script), capture_output=True, text=True,
                        timeout=900, cwd="/tmp", env=env)
-    out = r.stdout
+    # The guest's console output comes with CRLF line ends.
+    out = r.stdout.replace("\r\n", "\n")
     case.check(r.returncode == 0, f"vng exits 0 ({r.returncode})",
                r.stderr[-3000:] + out[-3000:])
     if not case.check("RC=" in out and "DMESG" in out, "the script ran to its end in the guest",
