@@ -364,11 +364,6 @@ impl<T: MemoryNotifier> Registration<T> {
         unsafe { init::pin_init_from_closure(init) }
     }
 
-    /// Returns the subscriber.
-    pub fn notifier(&self) -> &T {
-        &self.notifier
-    }
-
     /// # Safety
     ///
     /// Called by the notifier core only, for a `nb` registered by [`Self::new`], with the

@@ -319,11 +319,6 @@ impl<T: OnlinePolicy> Registration<T> {
         // left initialised.
         unsafe { crate::init::pin_init_from_closure(init) }
     }
-
-    /// Returns the policy.
-    pub fn policy(&self) -> &T {
-        &self.policy
-    }
 }
 
 #[pinned_drop]
