@@ -500,10 +500,10 @@ impl MemoryBlock {
     /// (`MEMINIT_EARLY`), whose zone is known once its node is: the only populated zone of the
     /// node that intersects the block, or none if the block spans several zones or nodes.
     ///
-    /// Only node registration calls it (through the C ABI), with a node it registers: any other
-    /// `nid` would later index `node_devices[]` out of bounds, so out-of-range ids are refused
-    /// with a warning.
-    pub(crate) fn add_nid(&self, lock: &DeviceHotplugLocked, nid: i32, early: bool) {
+    /// This answers C's `memory_block_add_nid()`: only node registration calls it, with a node
+    /// it registers. Any other `nid` would later index `node_devices[]` out of bounds, so
+    /// impossible node ids are refused with a warning.
+    pub fn add_nid(&self, lock: &DeviceHotplugLocked, nid: i32, early: bool) {
         if crate::warn_on_once!(!super::hotplug::node_possible(nid)) {
             return;
         }
