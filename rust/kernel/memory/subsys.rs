@@ -333,11 +333,11 @@ impl Subsys {
         // SAFETY: The block is not registered yet.
         unsafe { block.init_fields(start_section_nr, state, altmap) };
         if !cfg!(CONFIG_NUMA) && state == BlockState::Online {
-            let pfns = block.pfns_unlocked();
+            let (start_pfn, nr_pages) = block.pfn_range();
             let zone = super::hotplug::Zone::single_zone_for_range(
                 super::hotplug::NUMA_NO_NODE,
-                pfns.start_pfn,
-                pfns.nr_pages,
+                start_pfn,
+                nr_pages,
             );
             block.set_zone(lock, zone);
         }
