@@ -22,8 +22,8 @@
 //! | `hotplug/state_change.rs` | [`StateChangeFailure`]: why an online or offline failed |
 //! | `hotplug/memmap.rs` | memmap_on_memory: [`MemmapOnMemory`] and a block's vmemmap pages |
 //! | `hotplug/add.rs` | [`add_memory`] |
-//! | `hotplug/memory_failure.rs` | [`memory_failure`]: hwpoison, soft and hard offline of a page |
-//! | `hotplug/crash.rs` | crash kernel support for memory hotplug |
+//! | `hotplug/memory_failure.rs` | `memory_failure`: hwpoison, soft and hard offline of a page (`MEMORY_FAILURE`) |
+//! | `hotplug/crash.rs` | crash kernel support for memory hotplug (`CRASH_HOTPLUG`) |
 
 mod add;
 mod arch;

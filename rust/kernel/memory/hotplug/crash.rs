@@ -8,7 +8,6 @@ use crate::bindings;
 
 /// Returns whether a crash kernel is loaded that supports memory hotplug
 /// (`crash_check_hotplug_support()`).
-#[cfg(CONFIG_CRASH_HOTPLUG)]
 pub fn crash_check_hotplug_support() -> i32 {
     // SAFETY: No requirements.
     unsafe { bindings::crash_check_hotplug_support() }
