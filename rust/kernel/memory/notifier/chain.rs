@@ -46,7 +46,7 @@ pub unsafe fn unregister(nb: *mut bindings::notifier_block) {
 
 /// `memory_notify()`: calls the chain with event `val` and payload `v`, fires the
 /// `memory_block:memory_notify` trace event and, if a callback vetoed the event, records it
-/// for the current thread's [`veto::record_veto`].
+/// for the current thread's `veto::record_veto()`.
 ///
 /// # Safety
 ///

@@ -3,8 +3,8 @@
 //! Which callback of the memory notifier chain vetoed an online or offline.
 //!
 //! Core mm's `online_pages()` and `offline_pages()` tell only the errno of a veto. The memory
-//! block driver runs them inside [`record_veto`], and [`super::chain::call`] hands every veto
-//! of the recording thread to [`recorded`]. A [`Veto`] is small (the callback's address,
+//! block driver runs them inside `record_veto()`, and [`super::chain::call`] hands every veto
+//! of the recording thread to `recorded()`. A [`Veto`] is small (the callback's address,
 //! priority and errno): it is carried by every online and offline call chain, while the
 //! callback's name is looked up only for a veto that is reported
 //! ([`Veto::callback_name`]).
