@@ -7,7 +7,8 @@
  * - the memory notifier chain head, which must be statically initialised
  *   because slub registers its memory notifier long before any initcall or
  *   Rust code runs, and the call of its callbacks, which says which one
- *   vetoed an event (blocking_notifier_call_chain() does not);
+ *   vetoed an event (blocking_notifier_call_chain() does not: see
+ *   memory_chain_call());
  * - the SRCU domain of the online policy (kernel::memory::policy), whose
  *   readers (onlines, valid_zones) start before any initcall too;
  * - the __weak defaults that architectures override;
@@ -31,19 +32,41 @@
 BLOCKING_NOTIFIER_HEAD(memory_chain);
 
 /*
- * memory_notify() of the Rust driver calls the chain through this: the walk
- * of blocking_notifier_call_chain() and notifier_call_chain() (static in
- * kernel/notifier.c: keep the two in step), with their tracepoint and debug
- * check, that also returns the callback that stopped the chain.
+ * memory_notify() of the Rust driver calls the chain through this. It is
+ * blocking_notifier_call_chain() with notifier_call_chain() inlined
+ * (kernel/notifier.c, 6.12), step for step: the unlocked check of the head,
+ * the rwsem taken for read, the CONFIG_DEBUG_NOTIFIERS check, the
+ * notifier_run tracepoint, the stop on NOTIFY_STOP_MASK. It adds one thing:
+ * when a callback stops the chain, it returns that callback and the priority
+ * it was registered with in *stopped_by and *stopped_priority (NULL and 0 if
+ * none did), which the driver's trace event and failure log name. Both are
+ * read from the notifier_block before the callback runs: a callback may
+ * unregister (and free) its block during boot. It drops what the blocking
+ * chain does not use: nr_to_call (always -1) and nr_calls (always NULL).
+ *
+ * Why a copy: notifier_call_chain() is static, and no exported function of
+ * kernel/notifier.c tells which callback stopped a chain (nor how many ran,
+ * which would identify it). A variant there, e.g. a
+ * blocking_notifier_call_chain() that reports the stopping callback, would
+ * be a patch to kernel/notifier.c for this one user; the alternatives
+ * without one do not work: a probe on the notifier_run tracepoint sees every
+ * chain of the kernel, needs CONFIG_TRACEPOINTS and costs a registration,
+ * and wrapping each notifier_block needs an allocation per registration,
+ * which slub's, made before the slab allocator is up, cannot have.
+ *
+ * Keep it in step with notifier_call_chain() and
+ * blocking_notifier_call_chain() when moving to a newer kernel.
  */
 int memory_chain_call(unsigned long val, void *v, notifier_fn_t *stopped_by,
-		      char *name, size_t size)
+		      int *stopped_priority)
 {
 	struct notifier_block *nb, *next;
 	notifier_fn_t fn;
+	int priority;
 	int ret = NOTIFY_DONE;
 
 	*stopped_by = NULL;
+	*stopped_priority = 0;
 	if (!rcu_access_pointer(memory_chain.head))
 		return ret;
 
@@ -60,12 +83,12 @@ int memory_chain_call(unsigned long val, void *v, notifier_fn_t *stopped_by,
 #endif
 		/* The callback may free nb (unregistering during boot). */
 		fn = nb->notifier_call;
+		priority = nb->priority;
 		trace_notifier_run((void *)fn);
 		ret = fn(nb, val, v);
 		if (ret & NOTIFY_STOP_MASK) {
 			*stopped_by = fn;
-			if (size)
-				snprintf(name, size, "%ps", fn);
+			*stopped_priority = priority;
 			break;
 		}
 		nb = next;

@@ -14,14 +14,16 @@
 //! which calls [`MemoryBlocks::online`] and [`MemoryBlocks::offline`].
 
 use core::{fmt::Write, ops::Range};
-use history::{Done, History, Timer};
+use history::{FinishedOp, History, Timer};
 use kernel::{
     debugfs,
     memory::{
-        block::{Altmap, BlockState, GroupKind, LockedBlock, MemoryBlock, MemoryGroup},
+        block::{
+            Altmap, BlockGeometry, BlockState, GroupKind, LockedBlock, MemoryBlock, MemoryGroup,
+        },
         hotplug::{
-            self, section, DeviceHotplugGuard, DeviceHotplugLocked, Failure, OnlineType, Zone,
-            NUMA_NO_NODE,
+            self, section, DeviceHotplugGuard, DeviceHotplugLocked, OnlineType, StateChangeFailure,
+            Zone, NUMA_NO_NODE,
         },
         late_init::LateInit,
         policy,
@@ -53,8 +55,8 @@ struct MemoryBlocks;
 #[pin_data]
 struct State {
     subsys: &'static Subsys,
-    /// Sections per memory block.
-    sections_per_block: usize,
+    /// The size of memory blocks, and so the sections and pfns of each.
+    geometry: BlockGeometry,
     /// The registered memory blocks by block id, looked up without a lock (as C's xarray).
     /// Each entry holds the block device's registration reference.
     #[pin]
@@ -119,16 +121,16 @@ impl debugfs::FileOps for PolicyFile {
                 write!(m, " (group {gid})")?;
             }
             if mem.state() == BlockState::Offline {
-                let (start_pfn, nr_pages) = st.pfn_range(&mem);
-                let mut why = Line::new();
+                let (start_pfn, nr_pages) = mem.pfn_range();
+                let mut explanation = ExplanationLine::new();
                 let zone = policy::explain_zone_for_online(
                     mem.nid(),
                     mem.group(),
                     start_pfn,
                     nr_pages,
-                    &mut why,
+                    &mut explanation,
                 );
-                let (why, cut) = why.text();
+                let (why, cut) = explanation.text();
                 match zone {
                     Ok(zone) => writeln!(m, ": {} ({why}{cut})", zone.name())?,
                     Err(e) => {
@@ -154,14 +156,15 @@ impl debugfs::FileOps for PolicyFile {
     }
 }
 
-/// A line of text in a fixed buffer, cut short with `...` if it does not fit.
-struct Line {
+/// The online policy's explanation of a zone choice: a line of text in a fixed buffer, cut
+/// short with `...` if it does not fit.
+struct ExplanationLine {
     buf: [u8; 256],
     len: usize,
     cut: bool,
 }
 
-impl Line {
+impl ExplanationLine {
     fn new() -> Self {
         Self {
             buf: [0; 256],
@@ -181,7 +184,7 @@ impl Line {
     }
 }
 
-impl Write for Line {
+impl Write for ExplanationLine {
     fn write_str(&mut self, s: &str) -> core::fmt::Result {
         let room = self.buf.len() - self.len;
         let n = s.len().min(room);
@@ -201,32 +204,9 @@ fn state() -> &'static State {
 }
 
 impl State {
-    fn block_size(&self) -> usize {
-        self.sections_per_block * section::SIZE
-    }
-
-    fn pages_per_block(&self) -> usize {
-        self.sections_per_block * section::PAGES
-    }
-
-    fn block_id(&self, section_nr: usize) -> usize {
-        section_nr / self.sections_per_block
-    }
-
-    fn pfn_to_block_id(&self, pfn: usize) -> usize {
-        self.block_id(section::pfn_to_nr(pfn))
-    }
-
-    fn phys_to_block_id(&self, phys: usize) -> usize {
-        self.pfn_to_block_id(phys >> PAGE_SHIFT)
-    }
-
-    /// The first pfn and the number of pages of `mem`.
-    fn pfn_range(&self, mem: &MemoryBlock) -> (usize, usize) {
-        (
-            section::nr_to_pfn(mem.start_section_nr()),
-            self.pages_per_block(),
-        )
+    /// Returns the id of block `mem` (`memoryN`).
+    fn block_id(&self, mem: &MemoryBlock) -> usize {
+        self.geometry.block_id(mem.start_section_nr())
     }
 
     fn find_block_by_id(&self, id: usize) -> Option<ARef<MemoryBlock>> {
@@ -245,7 +225,7 @@ impl State {
         if self.find_block_by_id(id).is_some() {
             return Err(EEXIST);
         }
-        let start_section_nr = id * self.sections_per_block;
+        let start_section_nr = self.geometry.first_section_nr(id);
         let mem = self
             .subsys
             .register_block(lock, id, start_section_nr, state, altmap, group)?;
@@ -319,7 +299,7 @@ impl State {
 
     /// Checks that `[start, start + size)` is block aligned, as core mm guarantees.
     fn check_aligned(&self, start: usize, size: usize) -> Result {
-        let mask = self.block_size() - 1;
+        let mask = self.geometry.block_size() - 1;
         if kernel::warn_on_once!(start & mask != 0 || size & mask != 0) {
             return Err(EINVAL);
         }
@@ -332,9 +312,10 @@ impl State {
 /// plain online, before `mem_hotplug_lock` is taken, like C (`device_hotplug_lock` serialises
 /// onlines); the kernel crate sends the notifier events and calls core mm. The zone chosen is
 /// left in `zone`.
-// See `hotplug::online_block()` for the size of `Failure`.
-#[allow(clippy::result_large_err)]
-fn block_online(mem: &LockedBlock<'_>, zone: &mut Option<&'static Zone>) -> Result<(), Failure> {
+fn block_online(
+    mem: &LockedBlock<'_>,
+    zone: &mut Option<&'static Zone>,
+) -> Result<(), StateChangeFailure> {
     if mem.state() != BlockState::Offline {
         return Err(EINVAL.into());
     }
@@ -373,22 +354,18 @@ impl MemoryBlocks {
     fn show_block(attr: BlockAttr, mem: &MemoryBlock, buf: &mut Buffer) -> Result {
         let st = state();
         match attr {
-            BlockAttr::PhysIndex => writeln!(buf, "{:08x}", st.block_id(mem.start_section_nr()))?,
+            BlockAttr::PhysIndex => writeln!(buf, "{:08x}", st.block_id(mem))?,
             BlockAttr::State => match mem.state() {
                 BlockState::Online => writeln!(buf, "online")?,
                 BlockState::Offline => writeln!(buf, "offline")?,
                 BlockState::GoingOffline => writeln!(buf, "going-offline")?,
                 BlockState::Other(n) => {
-                    pr_err!(
-                        "memory{}: unknown state {}\n",
-                        st.block_id(mem.start_section_nr()),
-                        n
-                    );
+                    pr_err!("memory{}: unknown state {}\n", st.block_id(mem), n);
                     writeln!(buf, "ERROR-UNKNOWN-{}", n)?
                 }
             },
             BlockAttr::PhysDevice => {
-                let (start_pfn, _) = st.pfn_range(mem);
+                let (start_pfn, _) = mem.pfn_range();
                 writeln!(buf, "{}", hotplug::arch_get_memory_phys_device(start_pfn))?
             }
             BlockAttr::Removable => writeln!(buf, "{}", i32::from(cfg!(CONFIG_MEMORY_HOTREMOVE)))?,
@@ -404,7 +381,7 @@ impl MemoryBlocks {
                 }
                 // An offline block shows the zone a plain online would choose now, then the
                 // other zones it may be onlined to.
-                let range = st.pfn_range(mem);
+                let range = mem.pfn_range();
                 let default = policy::zone_for_pfn_range(
                     OnlineType::Online,
                     mem.nid(),
@@ -440,7 +417,7 @@ impl MemoryBlocks {
     fn offline_page(input: &CStr, hard: bool) -> Result {
         use hotplug::memory_failure;
 
-        if !hotplug::capable_sys_admin() {
+        if !memory_failure::capable_sys_admin() {
             return Err(EPERM);
         }
         // The physical address written, as C's `kstrtoull(buf, 0, ...)`.
@@ -461,13 +438,13 @@ impl Subsystem for MemoryBlocks {
         if !block_size.is_power_of_two() || block_size < section::SIZE {
             panic!("Memory block size not suitable: {:#x}\n", block_size);
         }
-        let sections_per_block = block_size / section::SIZE;
+        let geometry = BlockGeometry::current();
         let history = History::new()
             .unwrap_or_else(|e| panic!("memory_dev_init() failed to allocate: {:?}\n", e));
         let st = STATE
             .init(pin_init!(State {
                 subsys,
-                sections_per_block,
+                geometry,
                 blocks <- XArray::new(),
                 groups <- new_spinlock!(RBTree::new(), "memory_groups"),
                 history <- new_mutex!(history, "memory_block_history"),
@@ -482,12 +459,12 @@ impl Subsystem for MemoryBlocks {
         let lock = DeviceHotplugGuard::lock();
         let mut next = section::first_present_from(0);
         while let Some(nr) = next {
-            let id = st.block_id(nr);
+            let id = geometry.block_id(nr);
             if let Err(e) = st.add_block(&lock, id, BlockState::Online, None, None) {
                 panic!("memory_dev_init() failed to add memory block: {:?}\n", e);
             }
             next = (id + 1)
-                .checked_mul(sections_per_block)
+                .checked_mul(geometry.sections_per_block())
                 .and_then(section::first_present_from);
         }
     }
@@ -504,9 +481,9 @@ impl Subsystem for MemoryBlocks {
         let timer = Timer::start();
         let mut zone = None;
         let ret = block_online(mem, &mut zone);
-        let done = Done {
-            id: st.block_id(mem.start_section_nr()),
-            pfns: st.pfn_range(mem),
+        let done = FinishedOp {
+            id: st.block_id(mem),
+            pfns: mem.pfn_range(),
             zone,
             result: &ret,
         };
@@ -524,9 +501,9 @@ impl Subsystem for MemoryBlocks {
         let zone = mem.zone();
         // Reads `going-offline` while it runs; a block in several zones cannot be offlined.
         let ret = hotplug::offline_block(mem);
-        let done = Done {
-            id: st.block_id(mem.start_section_nr()),
-            pfns: st.pfn_range(mem),
+        let done = FinishedOp {
+            id: st.block_id(mem),
+            pfns: mem.pfn_range(),
             zone,
             result: &ret,
         };
@@ -599,7 +576,7 @@ impl Subsystem for MemoryBlocks {
 
     fn find_memory_block(section_nr: usize) -> Option<ARef<MemoryBlock>> {
         let st = state();
-        st.find_block_by_id(st.block_id(section_nr))
+        st.find_block_by_id(st.geometry.block_id(section_nr))
     }
 
     fn walk_memory_blocks(
@@ -611,8 +588,8 @@ impl Subsystem for MemoryBlocks {
             return 0;
         }
         let st = state();
-        let first = st.phys_to_block_id(start);
-        let last = st.phys_to_block_id(start + size - 1);
+        let first = st.geometry.phys_to_block_id(start);
+        let last = st.geometry.phys_to_block_id(start + size - 1);
         for id in first..=last {
             let Some(mem) = st.find_block_by_id(id) else {
                 continue;
@@ -651,8 +628,8 @@ impl Subsystem for MemoryBlocks {
     ) -> Result {
         let st = state();
         st.check_aligned(start, size)?;
-        let first = st.phys_to_block_id(start);
-        let end = st.phys_to_block_id(start + size);
+        let first = st.geometry.phys_to_block_id(start);
+        let end = st.geometry.phys_to_block_id(start + size);
         for id in first..end {
             if let Err(e) = st.add_block(lock, id, BlockState::Offline, altmap, group) {
                 // Undo the blocks created so far.
@@ -671,7 +648,7 @@ impl Subsystem for MemoryBlocks {
         // Core mm removes only ranges whose blocks all exist.
         st.remove_range(
             lock,
-            st.phys_to_block_id(start)..st.phys_to_block_id(start + size),
+            st.geometry.phys_to_block_id(start)..st.geometry.phys_to_block_id(start + size),
             true,
         );
     }
@@ -681,7 +658,7 @@ impl Subsystem for MemoryBlocks {
         match kind {
             GroupKind::Static { max_pages: 0 } => return Err(EINVAL),
             GroupKind::Dynamic { unit_pages }
-                if !unit_pages.is_power_of_two() || unit_pages < st.pages_per_block() =>
+                if !unit_pages.is_power_of_two() || unit_pages < st.geometry.pages_per_block() =>
             {
                 return Err(EINVAL)
             }
@@ -770,7 +747,7 @@ impl Subsystem for MemoryBlocks {
         // the block here, like C's `put_device()`: `release_block` only frees memory.
         #[cfg(CONFIG_MEMORY_FAILURE)]
         if let Some(st) = STATE.get() {
-            if let Some(mem) = st.find_block_by_id(st.pfn_to_block_id(_pfn)) {
+            if let Some(mem) = st.find_block_by_id(st.geometry.pfn_to_block_id(_pfn)) {
                 mem.add_hwpoison(_nr);
             }
         }

@@ -25,7 +25,7 @@ use kernel::{
         auto_movable,
         block::{GroupKind, MemoryGroup},
         hotplug::{section, Zone, NUMA_NO_NODE},
-        policy::{OnlinePolicy, Registration, Why, ZoneChoice},
+        policy::{Explanation, OnlinePolicy, Registration, ZoneChoice},
     },
     module_param::ParamOps,
     prelude::*,
@@ -215,7 +215,7 @@ fn auto_movable_zone(
     group: Option<&MemoryGroup>,
     start_pfn: usize,
     nr_pages: usize,
-    why: &mut Why<'_>,
+    why: &mut Explanation<'_>,
 ) -> ZoneChoice {
     let params = auto_movable::Params {
         ratio: AUTO_MOVABLE_RATIO.load(Ordering::Relaxed),
@@ -277,7 +277,7 @@ impl OnlinePolicy for Policy {
         group: Option<&MemoryGroup>,
         start_pfn: usize,
         nr_pages: usize,
-        why: &mut Why<'_>,
+        why: &mut Explanation<'_>,
     ) -> Result<ZoneChoice> {
         if ONLINE_POLICY.load(Ordering::Relaxed) == AUTO_MOVABLE {
             Ok(auto_movable_zone(nid, group, start_pfn, nr_pages, why))

@@ -11,12 +11,11 @@
 
 /*
  * Calls the memory notifier chain like blocking_notifier_call_chain(), and
- * sets *stopped_by to the callback that stopped it, NULL if none did; the
- * name of that callback ("%ps") goes into name[size], resolved while the
- * chain's lock keeps its module loaded.
+ * sets *stopped_by to the callback that stopped it and *stopped_priority to
+ * its priority (NULL and 0 if none did).
  */
 int memory_chain_call(unsigned long val, void *v, notifier_fn_t *stopped_by,
-		      char *name, size_t size);
+		      int *stopped_priority);
 
 /* The Rust driver's late initialisation, called from the glue's late initcall. */
 int memory_subsys_late_init(void);

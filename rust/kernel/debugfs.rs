@@ -101,17 +101,18 @@ unsafe fn write_data<T: FileOps>(data: *const c_void, buf: &[u8]) -> Result {
 ///
 /// `dentry` is the value `debugfs_create_file()` returned for this object (a file only this
 /// object removes, or an error pointer), created with `FOPS` and a pointer to `*erased` as its
-/// private data; `_erased.data` points to the `T` in `data`.
+/// private data; `_erased.data` points to the `T` in `_data`.
 pub struct File<T: FileOps> {
     dentry: *mut bindings::dentry,
     // Only used through the dentry's private data.
     _erased: KBox<Erased>,
-    data: Arc<T>,
+    // Kept alive for `_erased.data`.
+    _data: Arc<T>,
     _parent: Arc<Dir>,
 }
 
 // SAFETY: The dentry is only passed to debugfs functions, which may be called from any thread;
-// `Erased` only points into `data`, which is `Send + Sync`.
+// `Erased` only points into `_data`, which is `Send + Sync`.
 unsafe impl<T: FileOps> Send for File<T> {}
 
 // SAFETY: `File` has no methods that mutate it through a shared reference, and `T: Sync`.
@@ -148,14 +149,9 @@ impl<T: FileOps> File<T> {
         Ok(Self {
             dentry,
             _erased: erased,
-            data,
+            _data: data,
             _parent: parent.clone(),
         })
-    }
-
-    /// Returns the data backing the file.
-    pub fn data(&self) -> &Arc<T> {
-        &self.data
     }
 }
 
@@ -163,7 +159,7 @@ impl<T: FileOps> Drop for File<T> {
     fn drop(&mut self) {
         // SAFETY: By the type invariants the dentry is ours to remove (or an error pointer).
         // `debugfs_remove()` waits for running callbacks and makes later ones fail with `EIO`,
-        // so nothing uses `_erased` or `data` once it returns and the fields are dropped.
+        // so nothing uses `_erased` or `_data` once it returns and the fields are dropped.
         unsafe { bindings::debugfs_remove(self.dentry) };
     }
 }

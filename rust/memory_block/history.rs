@@ -14,8 +14,8 @@ use kernel::{
     c_str,
     error::Error,
     memory::{
-        hotplug::{Failure, OnlineType, Zone},
-        notifier::Veto,
+        hotplug::{OnlineType, StateChangeFailure, Zone},
+        notifier::Action,
         trace,
     },
     prelude::*,
@@ -26,6 +26,11 @@ use kernel::{
 
 /// The number of recent failures kept.
 const FAILURES_KEPT: usize = 64;
+
+/// The bytes kept of a vetoing callback's symbol (`name [module]` as `%ps` prints it), with a
+/// NUL: a Rust callback is the v0-mangled symbol of a generic trampoline, about 160 bytes with
+/// its module.
+const CALLBACK_NAME_KEPT: usize = 256;
 
 /// The distinct errnos counted per zone type and operation; others count as `other`.
 const ERRNOS_KEPT: usize = 6;
@@ -46,24 +51,46 @@ impl Op {
     }
 }
 
-/// A failed online or offline, with the vetoing callback's symbol as it was resolved when it
-/// vetoed (its module may be gone when the log is read).
-struct Logged {
+/// The callback that vetoed a logged failure: the event and the callback's symbol, looked up
+/// when the failure was logged (its module may be gone when the log is read).
+///
+/// # Invariants
+///
+/// `name_len < CALLBACK_NAME_KEPT`.
+struct LoggedVeto {
+    action: Action,
+    name: [u8; CALLBACK_NAME_KEPT],
+    name_len: usize,
+}
+
+/// A failed online or offline, as the `failures` file shows it.
+struct LoggedFailure {
     id: usize,
     op: Op,
     error: Error,
     core_mm: Option<&'static CStr>,
-    veto: Option<Veto>,
+    veto: Option<LoggedVeto>,
 }
 
-impl Logged {
-    fn new(id: usize, op: Op, failure: &Failure) -> Self {
+impl LoggedFailure {
+    /// Logs `failure`, looking up the name of the callback that vetoed it, if one did.
+    fn new(id: usize, op: Op, failure: &StateChangeFailure) -> Self {
+        let veto = failure.veto.map(|veto| {
+            let mut name = [0; CALLBACK_NAME_KEPT];
+            let name_len = veto.callback_name(&mut name).len();
+            // INVARIANT: `callback_name()` leaves room for a NUL in `name`.
+            LoggedVeto {
+                action: veto.action,
+                name,
+                name_len,
+            }
+        });
         Self {
             id,
             op,
             error: failure.error,
             core_mm: failure.core_mm,
-            veto: failure.veto,
+            veto,
         }
     }
 
@@ -76,7 +103,7 @@ impl Logged {
             write!(m, ": {}", reason.to_str()?)?;
         }
         if let Some(veto) = &self.veto {
-            let name = core::str::from_utf8(veto.callback_name()).unwrap_or("?");
+            let name = core::str::from_utf8(&veto.name[..veto.name_len]).unwrap_or("?");
             let (open, close) = if self.core_mm.is_some() {
                 (" (", ")")
             } else {
@@ -102,7 +129,7 @@ struct OpStats {
 }
 
 impl OpStats {
-    fn add(&mut self, result: &Result<(), Failure>, duration_ns: u64) {
+    fn add(&mut self, result: &Result<(), StateChangeFailure>, duration_ns: u64) {
         self.total_ns = self.total_ns.saturating_add(duration_ns);
         self.max_ns = self.max_ns.max(duration_ns);
         let Err(failure) = result else {
@@ -158,7 +185,7 @@ struct ZoneStats {
 /// in its preallocated capacity.
 pub(crate) struct History {
     zones: KVec<ZoneStats>,
-    failures: KVec<Logged>,
+    failures: KVec<LoggedFailure>,
     /// The number of failures logged since boot.
     logged: u64,
 }
@@ -182,9 +209,9 @@ impl History {
         &mut self,
         op: Op,
         zone: Option<&'static Zone>,
-        result: &Result<(), Failure>,
+        result: &Result<(), StateChangeFailure>,
         duration_ns: u64,
-        logged: Option<Logged>,
+        logged: Option<LoggedFailure>,
     ) {
         let stats = &mut self.zones[zone.map_or(Zone::MAX_NR_ZONES, Zone::idx)];
         stats.name = Some(zone.map_or(c_str!("none"), Zone::name));
@@ -204,7 +231,7 @@ impl History {
         self.logged += 1;
     }
 
-    /// Writes the kept failures, oldest first, one per line (see [`Logged::show`]).
+    /// Writes the kept failures, oldest first, one per line (see [`LoggedFailure::show`]).
     pub(crate) fn show_failures(&self, m: &mut impl Write) -> Result {
         let start = (self.logged % FAILURES_KEPT as u64) as usize % self.failures.len().max(1);
         let (newer, older) = self.failures.split_at(start);
@@ -253,23 +280,24 @@ impl Timer {
     }
 }
 
-/// What is known of an online or an offline when it ends.
-pub(crate) struct Done<'a> {
+/// What is known of an online or an offline when it ends: the block's id and pfn range, the
+/// zone it went to (or was in), and the result.
+pub(crate) struct FinishedOp<'a> {
     pub(crate) id: usize,
     pub(crate) pfns: (usize, usize),
     pub(crate) zone: Option<&'static Zone>,
-    pub(crate) result: &'a Result<(), Failure>,
+    pub(crate) result: &'a Result<(), StateChangeFailure>,
 }
 
-impl Done<'_> {
+impl FinishedOp<'_> {
     /// Counts the operation and logs it if it failed.
     fn record(&self, history: &Mutex<History>, op: Op, duration_ns: u64) {
-        // Resolved before the lock is taken.
+        // The vetoing callback's name is looked up before the lock is taken.
         let logged = self
             .result
             .as_ref()
             .err()
-            .map(|f| Logged::new(self.id, op, f));
+            .map(|f| LoggedFailure::new(self.id, op, f));
         history
             .lock()
             .record(op, self.zone, self.result, duration_ns, logged);
@@ -281,7 +309,7 @@ pub(crate) fn online_done(
     history: &Mutex<History>,
     timer: Timer,
     online_type: OnlineType,
-    done: Done<'_>,
+    done: FinishedOp<'_>,
 ) {
     let duration_ns = timer.elapsed_ns();
     trace::memory_block_online(
@@ -296,10 +324,10 @@ pub(crate) fn online_done(
 }
 
 /// Traces, counts and, on failure, logs an offline.
-pub(crate) fn offline_done(history: &Mutex<History>, timer: Timer, done: Done<'_>) {
+pub(crate) fn offline_done(history: &Mutex<History>, timer: Timer, done: FinishedOp<'_>) {
     let duration_ns = timer.elapsed_ns();
     let reason = match done.result {
-        Err(Failure {
+        Err(StateChangeFailure {
             core_mm: Some(reason),
             ..
         }) => reason,
@@ -358,8 +386,8 @@ mod tests {
         text(|t| Ok(t.write_fmt(args)?)).unwrap_or_default()
     }
 
-    fn failure(error: Error) -> Failure {
-        Failure {
+    fn failure(error: Error) -> StateChangeFailure {
+        StateChangeFailure {
             error,
             veto: None,
             core_mm: Some(c_str!("failure to isolate range")),
@@ -368,7 +396,7 @@ mod tests {
 
     fn record_failure(h: &mut History, id: usize, error: Error) {
         let result = Err(failure(error));
-        let logged = Logged::new(id, Op::Offline, result.as_ref().unwrap_err());
+        let logged = LoggedFailure::new(id, Op::Offline, result.as_ref().unwrap_err());
         h.record(Op::Offline, None, &result, 1000, Some(logged));
     }
 
@@ -421,7 +449,7 @@ mod tests {
             test.expect(false, format_args!("History::new"));
             return;
         };
-        let ok: Result<(), Failure> = Ok(());
+        let ok: Result<(), StateChangeFailure> = Ok(());
         h.record(Op::Online, None, &ok, 500, None);
         h.record(Op::Online, None, &ok, 1500, None);
         for (i, e) in [

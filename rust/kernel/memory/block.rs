@@ -9,11 +9,10 @@
 //! counted device on the `memory` bus (see [`super::subsys`]); a [`MemoryGroup`] is owned by an
 //! `Arc<MemoryGroup>`.
 
-use super::hotplug::{DeviceHotplugLocked, OnlineType, Zone};
+use super::hotplug::{section, DeviceHotplugLocked, OnlineType, Zone};
 use crate::{
     alloc::{flags, KBox},
     bindings,
-    device::Device,
     init::PinInit,
     prelude::*,
     sync::{Arc, ArcBorrow},
@@ -73,6 +72,89 @@ impl Altmap {
     pub unsafe fn from_raw(ptr: *mut bindings::vmem_altmap) -> Option<Self> {
         // INVARIANT: Guaranteed by the safety requirements.
         NonNull::new(ptr).map(Altmap)
+    }
+}
+
+/// The geometry of memory blocks: each is [`BlockGeometry::sections_per_block`] sparse memory
+/// sections (`memory_block_size_bytes()`); block `id` is the sections from
+/// `id * sections_per_block` on, so its id, its sections and its pfns follow from one another.
+///
+/// # Invariants
+///
+/// `sections_per_block` is at least 1.
+///
+/// # Examples
+///
+/// ```
+/// use kernel::memory::{block::BlockGeometry, hotplug::section};
+///
+/// let geometry = BlockGeometry::current();
+/// let n = geometry.sections_per_block();
+/// assert_eq!(geometry.block_size(), n * section::SIZE);
+/// assert_eq!(geometry.first_section_nr(5), 5 * n);
+/// assert_eq!(geometry.block_id(5 * n + n - 1), 5);
+/// let (start_pfn, nr_pages) = geometry.pfn_range(5 * n);
+/// assert_eq!(geometry.pfn_to_block_id(start_pfn + nr_pages - 1), 5);
+/// assert_eq!(geometry.pfn_to_block_id(start_pfn + nr_pages), 6);
+/// assert_eq!(nr_pages, geometry.pages_per_block());
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BlockGeometry {
+    sections_per_block: usize,
+}
+
+impl BlockGeometry {
+    /// Returns the geometry of the memory block size (`memory_block_size_bytes()`, fixed by
+    /// the architecture before `memory_dev_init()`, which refuses a size that is not a power of
+    /// two of at least one section).
+    pub fn current() -> Self {
+        let sections = super::hotplug::memory_block_size_bytes() / section::SIZE;
+        // INVARIANT: A size below one section (no memory block is ever created with it) counts
+        // as one.
+        Self {
+            sections_per_block: sections.max(1),
+        }
+    }
+
+    /// Returns the number of sections in a block.
+    pub fn sections_per_block(self) -> usize {
+        self.sections_per_block
+    }
+
+    /// Returns the size of a block in bytes.
+    pub fn block_size(self) -> usize {
+        self.sections_per_block * section::SIZE
+    }
+
+    /// Returns the number of pages in a block.
+    pub fn pages_per_block(self) -> usize {
+        self.sections_per_block * section::PAGES
+    }
+
+    /// Returns the id of the block containing section `section_nr` (`memory_block_id()`).
+    pub fn block_id(self, section_nr: usize) -> usize {
+        section_nr / self.sections_per_block
+    }
+
+    /// Returns the id of the block containing `pfn` (`pfn_to_block_id()`).
+    pub fn pfn_to_block_id(self, pfn: usize) -> usize {
+        self.block_id(section::pfn_to_nr(pfn))
+    }
+
+    /// Returns the id of the block containing physical address `phys` (`phys_to_block_id()`).
+    pub fn phys_to_block_id(self, phys: usize) -> usize {
+        self.pfn_to_block_id(phys >> crate::page::PAGE_SHIFT)
+    }
+
+    /// Returns the first section of block `id`.
+    pub fn first_section_nr(self, id: usize) -> usize {
+        id * self.sections_per_block
+    }
+
+    /// Returns the first pfn and the number of pages of the block that starts at section
+    /// `start_section_nr`.
+    pub fn pfn_range(self, start_section_nr: usize) -> (usize, usize) {
+        (section::nr_to_pfn(start_section_nr), self.pages_per_block())
     }
 }
 
@@ -184,6 +266,11 @@ impl MemoryGroup {
         self.0.get()
     }
 
+    /// Returns the raw pointer of `group`, or null for no group, as C's functions take it.
+    pub fn raw_or_null(group: Option<&Self>) -> *mut bindings::memory_group {
+        group.map_or(ptr::null_mut(), Self::as_raw)
+    }
+
     /// Takes a new counted reference to the group.
     fn get(&self) -> Arc<Self> {
         // SAFETY: `self` is the contents of an `Arc` (type invariant): its address is the one
@@ -251,7 +338,7 @@ impl MemoryGroup {
             // SAFETY: `arg` is the `&mut F` passed below; `group` is a registered group.
             unsafe { (*arg.cast::<F>())(MemoryGroup::from_raw(group).expect("non-null group")) }
         }
-        let excluded = excluded.map_or(ptr::null_mut(), MemoryGroup::as_raw);
+        let excluded = MemoryGroup::raw_or_null(excluded);
         // SAFETY: `call::<F>` gets `&mut f` back as `arg`, which outlives the walk.
         unsafe {
             bindings::walk_dynamic_memory_groups(
@@ -410,28 +497,24 @@ impl MemoryBlock {
         unsafe { ptr::addr_of_mut!((*self.0.get()).dev) }
     }
 
-    /// Returns the block's device.
-    pub fn device(&self) -> &Device {
-        // SAFETY: The device is initialised and lives as long as `self`.
-        unsafe { Device::as_ref(self.raw_dev()) }
-    }
-
     /// Returns the first section of the block. Never changes.
     pub fn start_section_nr(&self) -> usize {
         // SAFETY: Set before registration, never changed.
         unsafe { (*self.0.get()).start_section_nr }
     }
 
-    /// Returns the page frames of a block that is not registered yet (no altmap can go away).
-    pub(crate) fn pfns_unlocked(&self) -> BlockPfns {
-        self.pfns()
+    /// Returns the first pfn and the number of pages of the block (see [`BlockGeometry`]).
+    /// Never changes.
+    pub fn pfn_range(&self) -> (usize, usize) {
+        BlockGeometry::current().pfn_range(self.start_section_nr())
     }
 
-    /// Returns the page frames of the block (see [`MemoryBlock::altmap`] for the callers).
+    /// Returns the page frames of the block, with its vmemmap pages (see
+    /// [`MemoryBlock::altmap`] for the callers).
     fn pfns(&self) -> BlockPfns {
-        let nr_pages = super::hotplug::memory_block_size_bytes() >> bindings::PAGE_SHIFT;
+        let (start_pfn, nr_pages) = self.pfn_range();
         BlockPfns {
-            start_pfn: super::hotplug::section::nr_to_pfn(self.start_section_nr()),
+            start_pfn,
             nr_pages,
             // Core mm makes the vmemmap part of the block (`altmap.free <= nr_pages`).
             vmemmap_pages: self.altmap().map_or(0, |(pages, _)| pages.min(nr_pages)),
@@ -500,17 +583,17 @@ impl MemoryBlock {
     /// (`MEMINIT_EARLY`), whose zone is known once its node is: the only populated zone of the
     /// node that intersects the block, or none if the block spans several zones or nodes.
     ///
-    /// Only node registration calls it (through the C ABI), with a node it registers: any other
-    /// `nid` would later index `node_devices[]` out of bounds, so out-of-range ids are refused
-    /// with a warning.
-    pub(crate) fn add_nid(&self, lock: &DeviceHotplugLocked, nid: i32, early: bool) {
+    /// This answers C's `memory_block_add_nid()`: only node registration calls it, with a node
+    /// it registers. Any other `nid` would later index `node_devices[]` out of bounds, so
+    /// impossible node ids are refused with a warning.
+    pub fn add_nid(&self, lock: &DeviceHotplugLocked, nid: i32, early: bool) {
         if crate::warn_on_once!(!super::hotplug::node_possible(nid)) {
             return;
         }
         if early && self.nid() != nid {
             let zone = if self.nid() == super::hotplug::NUMA_NO_NODE {
-                let pfns = self.pfns();
-                Zone::single_zone_for_range(nid, pfns.start_pfn, pfns.nr_pages)
+                let (start_pfn, nr_pages) = self.pfn_range();
+                Zone::single_zone_for_range(nid, start_pfn, nr_pages)
             } else {
                 None
             };

@@ -10,6 +10,11 @@
 //!
 //! C header: [`include/linux/memory.h`](srctree/include/linux/memory.h)
 //!
+//! This file is the interface of the chain's users: the events, their payload and
+//! [`Registration`]. With the Rust memory block driver, the chain itself is in [`chain`]
+//! (`register_memory_notifier()`, `memory_notify()`), and [`veto`] records which callback vetoed
+//! an online or offline.
+//!
 //! # Examples
 //!
 //! ```
@@ -41,9 +46,12 @@ use crate::{
     prelude::*,
     types::Opaque,
 };
-#[cfg(CONFIG_MEMORY_HOTPLUG_RUST)]
-use core::sync::atomic::{AtomicPtr, Ordering};
 use core::{ffi::c_void, ptr};
+
+#[cfg(CONFIG_MEMORY_HOTPLUG_RUST)]
+pub mod chain;
+#[cfg(CONFIG_MEMORY_HOTPLUG_RUST)]
+pub mod veto;
 
 /// Notifier priorities of the in-tree users, from `include/linux/memory.h`.
 ///
@@ -364,11 +372,6 @@ impl<T: MemoryNotifier> Registration<T> {
         unsafe { init::pin_init_from_closure(init) }
     }
 
-    /// Returns the subscriber.
-    pub fn notifier(&self) -> &T {
-        &self.notifier
-    }
-
     /// # Safety
     ///
     /// Called by the notifier core only, for a `nb` registered by [`Self::new`], with the
@@ -399,206 +402,5 @@ impl<T: MemoryNotifier> PinnedDrop for Registration<T> {
         // SAFETY: By the type invariants `nb` is registered. Unregistering takes the chain's lock
         // for write, so no callback uses `self` once it returns.
         unsafe { bindings::unregister_memory_notifier(self.nb.get()) };
-    }
-}
-
-/// Sends `action` for the block `mem` to the memory notifier chain (`memory_notify()`), and
-/// returns the error of the first callback that vetoed it (`notifier_to_errno()`).
-///
-/// Only the events that carry an altmap payload (`MEM_PREPARE_ONLINE`, `MEM_FINISH_OFFLINE`) can
-/// be sent this way, for the whole block with its memmap_on_memory (altmap) part; the others are
-/// sent by core mm (`online_pages()`, `offline_pages()`).
-#[cfg(CONFIG_MEMORY_HOTPLUG_RUST)]
-pub(crate) fn notify(
-    _lock: &super::hotplug::MemHotplugGuard,
-    action: Action,
-    mem: &super::block::LockedBlock<'_>,
-) -> Result {
-    if !action.has_altmap() {
-        return Err(EINVAL);
-    }
-    let pfns = mem.pfns();
-    let mut arg = bindings::memory_notify {
-        altmap_start_pfn: pfns.start_pfn,
-        altmap_nr_pages: pfns.vmemmap_pages,
-        start_pfn: pfns.memory_start_pfn(),
-        nr_pages: pfns.memory_nr_pages(),
-        // Not part of these events; C leaves them uninitialised, they read as "no change".
-        status_change_nid_normal: bindings::NUMA_NO_NODE,
-        status_change_nid: bindings::NUMA_NO_NODE,
-    };
-    // SAFETY: `arg` is a valid payload for `action`, the range of a registered block whose
-    // device lock is held; `mem_hotplug_lock` is held as the chain's callbacks expect.
-    let ret = unsafe { chain::call(action.as_raw() as _, ptr::addr_of_mut!(arg).cast()) };
-    // SAFETY: Pure function.
-    to_result(unsafe { bindings::notifier_to_errno(ret) })
-}
-
-/// The memory notifier chain itself (`BLOCKING_NOTIFIER_HEAD(memory_chain)`), for the memory
-/// block driver that provides `register_memory_notifier()` and friends.
-///
-/// The head is defined in C because it must be statically initialised: slub registers its
-/// callback before any Rust code runs.
-#[cfg(CONFIG_MEMORY_HOTPLUG_RUST)]
-pub mod chain {
-    use crate::{bindings, error::to_result, ffi::c_ulong};
-    use core::{ffi::c_void, ptr};
-
-    extern "C" {
-        static mut memory_chain: bindings::blocking_notifier_head;
-    }
-
-    /// `register_memory_notifier()`: adds `nb`, ordered by descending priority.
-    ///
-    /// # Safety
-    ///
-    /// `nb` must be valid and stay registered only while it is alive.
-    pub unsafe fn register(nb: *mut bindings::notifier_block) -> i32 {
-        // SAFETY: The chain head is statically initialised; `nb` is valid (safety
-        // requirements).
-        unsafe { bindings::blocking_notifier_chain_register(ptr::addr_of_mut!(memory_chain), nb) }
-    }
-
-    /// `unregister_memory_notifier()`.
-    ///
-    /// # Safety
-    ///
-    /// `nb` must be null or a pointer passed to [`register`].
-    pub unsafe fn unregister(nb: *mut bindings::notifier_block) {
-        // SAFETY: The chain head is statically initialised; the chain ignores unknown blocks.
-        unsafe {
-            bindings::blocking_notifier_chain_unregister(ptr::addr_of_mut!(memory_chain), nb)
-        };
-    }
-
-    /// `memory_notify()`: calls the chain with event `val` and payload `v`, fires the
-    /// `memory_block:memory_notify` trace event and, if a callback vetoed the event, records it
-    /// for the current thread's `record_veto()`.
-    ///
-    /// # Safety
-    ///
-    /// `v` must point to a `struct memory_notify` valid for event `val`; the caller must not
-    /// hold locks the callbacks take (it holds `mem_hotplug_lock` for write).
-    pub unsafe fn call(val: c_ulong, v: *mut c_void) -> i32 {
-        let mut stopped_by: bindings::notifier_fn_t = None;
-        let mut name = [0u8; super::VETO_NAME_LEN];
-        // SAFETY: The chain head is statically initialised; the payload is valid (safety
-        // requirements); `stopped_by` is valid for writes, `name` for writes of its length
-        // (`snprintf()` NUL-terminates within it).
-        let ret = unsafe {
-            bindings::memory_chain_call(
-                val,
-                v,
-                &mut stopped_by,
-                name.as_mut_ptr().cast(),
-                name.len(),
-            )
-        };
-        let callback = stopped_by.map_or(0, |f| f as usize);
-        // SAFETY: `v` points to a valid `struct memory_notify` (safety requirements).
-        let range = unsafe {
-            let arg = v.cast::<bindings::memory_notify>();
-            ((*arg).start_pfn, (*arg).nr_pages)
-        };
-        // SAFETY: Pure function.
-        let result = to_result(unsafe { bindings::notifier_to_errno(ret) });
-        crate::memory::trace::memory_notify(val, range, result, callback);
-        // A veto stops the chain with an errno; NOTIFY_STOP only hides the event from the
-        // callbacks of lower priority.
-        match super::Action::from_raw(val) {
-            Some(action) if callback != 0 && result.is_err() && action.is_vetoable() => {
-                // INVARIANT: `snprintf()` NUL-terminates within `name`.
-                let name_len = name.iter().position(|&b| b == 0).unwrap_or(name.len() - 1);
-                super::veto_recorded(super::Veto {
-                    action,
-                    callback,
-                    name,
-                    name_len,
-                })
-            }
-            _ => {}
-        }
-        ret
-    }
-}
-
-/// The bytes kept of a vetoing callback's symbol (`name [module]` as `%ps` prints it): a Rust
-/// callback is the v0-mangled symbol of a generic trampoline, about 160 bytes with its module.
-pub const VETO_NAME_LEN: usize = 256;
-
-/// A callback of the memory notifier chain that vetoed an event.
-///
-/// # Invariants
-///
-/// `name_len < VETO_NAME_LEN`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Veto {
-    /// The event it vetoed.
-    pub action: Action,
-    /// The address of the callback (its `notifier_call`).
-    pub callback: usize,
-    /// The callback's symbol, resolved while the chain's lock kept its module loaded.
-    name: [u8; VETO_NAME_LEN],
-    name_len: usize,
-}
-
-impl Veto {
-    /// Returns the callback's symbol as `%ps` printed it when it vetoed (`name`, `name
-    /// [module]`, or the address if it has none), cut to what fits in
-    /// [`VETO_NAME_LEN`] bytes with a NUL.
-    pub fn callback_name(&self) -> &[u8] {
-        &self.name[..self.name_len]
-    }
-}
-
-/// The thread that records vetoes ([`record_veto`]), or null.
-#[cfg(CONFIG_MEMORY_HOTPLUG_RUST)]
-static VETO_OWNER: AtomicPtr<bindings::task_struct> = AtomicPtr::new(ptr::null_mut());
-
-/// Where the vetoes of [`VETO_OWNER`]'s chain calls go while it records them.
-#[cfg(CONFIG_MEMORY_HOTPLUG_RUST)]
-static VETO_SLOT: AtomicPtr<Option<Veto>> = AtomicPtr::new(ptr::null_mut());
-
-/// Runs `f` and returns, with its result, the last callback that vetoed an event of the memory
-/// notifier chain sent by this thread during `f` (core mm's `online_pages()` and
-/// `offline_pages()` tell only the errno).
-///
-/// `mem_hotplug_lock` serialises the recordings: only the thread that holds it publishes and
-/// restores the slot, and the guard proving it cannot be sent or shared (it is `!Send` and
-/// `!Sync`), so two recordings never interleave; the current thread's identity keeps chain
-/// calls of other threads (which would have to call `memory_notify()` without that lock) out of
-/// the slot.
-#[cfg(CONFIG_MEMORY_HOTPLUG_RUST)]
-pub(crate) fn record_veto<R>(
-    _lock: &super::hotplug::MemHotplugGuard,
-    f: impl FnOnce() -> R,
-) -> (R, Option<Veto>) {
-    let mut veto = None;
-    // SAFETY: Returns the current task, which outlives this function.
-    let me = unsafe { bindings::get_current() };
-    // Nested recordings of the same thread restore the outer one.
-    let outer_slot = VETO_SLOT.swap(&mut veto, Ordering::Relaxed);
-    let outer_owner = VETO_OWNER.swap(me, Ordering::Relaxed);
-    let ret = f();
-    VETO_OWNER.store(outer_owner, Ordering::Relaxed);
-    VETO_SLOT.store(outer_slot, Ordering::Relaxed);
-    (ret, veto)
-}
-
-/// Records `veto` for the current thread if it is recording ([`record_veto`]).
-#[cfg(CONFIG_MEMORY_HOTPLUG_RUST)]
-fn veto_recorded(veto: Veto) {
-    // SAFETY: Returns the current task.
-    let me = unsafe { bindings::get_current() };
-    if VETO_OWNER.load(Ordering::Relaxed) != me {
-        return;
-    }
-    // Only the owner publishes and unpublishes the slot, in program order around `f`, so this
-    // thread reads its own live slot.
-    let slot = VETO_SLOT.load(Ordering::Relaxed);
-    // SAFETY: `slot` is the `veto` of the `record_veto` frame of this thread that is running
-    // (see above); nothing else accesses it meanwhile.
-    if let Some(slot) = unsafe { slot.as_mut() } {
-        *slot = Some(veto);
     }
 }

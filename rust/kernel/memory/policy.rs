@@ -25,11 +25,12 @@ use core::{
     sync::atomic::{AtomicPtr, Ordering},
 };
 
-/// Where a policy writes why it chose a zone: nowhere when it onlines a block or shows
-/// `valid_zones`, the driver's debugfs file when it explains the choice.
-pub struct Why<'a>(Option<&'a mut dyn Write>);
+/// The explanation of a policy's zone choice: where the policy writes why it chose a zone,
+/// nowhere when it onlines a block or shows `valid_zones`, the driver's debugfs file when it
+/// explains the choice.
+pub struct Explanation<'a>(Option<&'a mut dyn Write>);
 
-impl<'a> Why<'a> {
+impl<'a> Explanation<'a> {
     /// Discards the reasons.
     pub fn none() -> Self {
         Self(None)
@@ -91,7 +92,7 @@ pub trait OnlinePolicy: Send + Sync + 'static {
         group: Option<&MemoryGroup>,
         start_pfn: usize,
         nr_pages: usize,
-        why: &mut Why<'_>,
+        why: &mut Explanation<'_>,
     ) -> Result<ZoneChoice>;
 
     /// Writes the policy's name and parameters, then what it decides with (e.g. its page
@@ -107,7 +108,7 @@ type ZoneForOnline = unsafe fn(
     Option<&MemoryGroup>,
     usize,
     usize,
-    &mut Why<'_>,
+    &mut Explanation<'_>,
 ) -> Result<ZoneChoice>;
 
 /// The registered policy, type-erased.
@@ -166,7 +167,7 @@ pub fn zone_for_pfn_range(
     if online_type != OnlineType::Online {
         return Zone::for_pfn_range(online_type, nid, group, start_pfn, nr_pages);
     }
-    zone_for_online(nid, group, start_pfn, nr_pages, &mut Why::none())
+    zone_for_online(nid, group, start_pfn, nr_pages, &mut Explanation::none())
 }
 
 /// Returns the zone of a plain online, as [`zone_for_pfn_range`] does, and writes to `w` what
@@ -178,7 +179,7 @@ pub fn explain_zone_for_online(
     nr_pages: usize,
     w: &mut dyn Write,
 ) -> Result<&'static Zone> {
-    zone_for_online(nid, group, start_pfn, nr_pages, &mut Why::to(w))
+    zone_for_online(nid, group, start_pfn, nr_pages, &mut Explanation::to(w))
 }
 
 fn zone_for_online(
@@ -186,7 +187,7 @@ fn zone_for_online(
     group: Option<&MemoryGroup>,
     start_pfn: usize,
     nr_pages: usize,
-    why: &mut Why<'_>,
+    why: &mut Explanation<'_>,
 ) -> Result<&'static Zone> {
     let choice = with_active(|entry| match entry {
         // SAFETY: `data` is the policy of the registration that owns `entry`, of the type
@@ -253,7 +254,7 @@ unsafe fn call<T: OnlinePolicy>(
     group: Option<&MemoryGroup>,
     start_pfn: usize,
     nr_pages: usize,
-    why: &mut Why<'_>,
+    why: &mut Explanation<'_>,
 ) -> Result<ZoneChoice> {
     // SAFETY: Guaranteed by the safety requirements.
     let policy = unsafe { &*data.cast::<T>() };
@@ -318,11 +319,6 @@ impl<T: OnlinePolicy> Registration<T> {
         // SAFETY: On success every field is initialised (`_pin` is a ZST); on error nothing is
         // left initialised.
         unsafe { crate::init::pin_init_from_closure(init) }
-    }
-
-    /// Returns the policy.
-    pub fn policy(&self) -> &T {
-        &self.policy
     }
 }
 

@@ -5,7 +5,8 @@
 //! A memory block driver implements [`Subsystem`] and instantiates it once with
 //! [`memory_block_subsys!`](crate::memory_block_subsys), which emits the bus ([`Subsys`]), the
 //! sysfs attribute tables ([`attrs`]) and every `extern "C"` function that
-//! `include/linux/memory.h` declares (module `abi`: `memory_dev_init()`, `find_memory_block()`,
+//! `include/linux/memory.h` declares ([`abi`] has the table of C functions and the Rust
+//! functions that answer them: `memory_dev_init()`, `find_memory_block()`,
 //! `walk_memory_blocks()`, the memory group and notifier functions, ...).
 
 use super::{
@@ -22,7 +23,6 @@ use crate::{
 };
 use core::ptr;
 
-#[doc(hidden)]
 pub mod abi;
 pub mod attrs;
 
@@ -333,11 +333,11 @@ impl Subsys {
         // SAFETY: The block is not registered yet.
         unsafe { block.init_fields(start_section_nr, state, altmap) };
         if !cfg!(CONFIG_NUMA) && state == BlockState::Online {
-            let pfns = block.pfns_unlocked();
+            let (start_pfn, nr_pages) = block.pfn_range();
             let zone = super::hotplug::Zone::single_zone_for_range(
                 super::hotplug::NUMA_NO_NODE,
-                pfns.start_pfn,
-                pfns.nr_pages,
+                start_pfn,
+                nr_pages,
             );
             block.set_zone(lock, zone);
         }
