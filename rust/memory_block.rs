@@ -322,16 +322,24 @@ fn block_online(
     if mem.nr_hwpoison() != 0 {
         return Err(EHWPOISON.into());
     }
+    let chosen = choose_zone(mem)?;
+    *zone = Some(chosen);
+    hotplug::online_block(mem, chosen)
+}
+
+/// The zone the block goes to: the online policy's decision (its frame, with the policy's
+/// accounting and explanation, is gone before `online_pages()` calls the notifier callbacks,
+/// `test_stack.py`).
+#[inline(never)]
+fn choose_zone(mem: &LockedBlock<'_>) -> Result<&'static Zone> {
     let pfns = mem.pfns();
-    let chosen = policy::zone_for_pfn_range(
+    policy::zone_for_pfn_range(
         mem.online_type(),
         mem.nid(),
         mem.group(),
         pfns.start_pfn,
         pfns.nr_pages,
-    )?;
-    *zone = Some(chosen);
-    hotplug::online_block(mem, chosen)
+    )
 }
 
 /// Writes the zone `online_type` would choose, preceded by a space, unless it is `default`.

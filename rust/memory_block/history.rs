@@ -305,6 +305,9 @@ impl FinishedOp<'_> {
 }
 
 /// Traces, counts and, on failure, logs an online requested as `online_type`.
+// Not inlined into the online path: its frame (the failure log entry) must not sit under the
+// notifier callbacks that `online_pages()` calls (`test_stack.py`).
+#[inline(never)]
 pub(crate) fn online_done(
     history: &Mutex<History>,
     timer: Timer,
@@ -324,6 +327,8 @@ pub(crate) fn online_done(
 }
 
 /// Traces, counts and, on failure, logs an offline.
+// Not inlined into the offline path, as `online_done()`.
+#[inline(never)]
 pub(crate) fn offline_done(history: &Mutex<History>, timer: Timer, done: FinishedOp<'_>) {
     let duration_ns = timer.elapsed_ns();
     let reason = match done.result {
