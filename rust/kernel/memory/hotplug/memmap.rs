@@ -43,6 +43,8 @@ pub fn set_memmap_on_memory(_lock: &MemHotplugGuard, mode: MemmapOnMemory) {
 
 /// Initialises the vmemmap pages at the start of a memmap_on_memory block and adds them to
 /// `zone` (`mhp_init_memmap_on_memory()`); nothing to do for a block without them.
+// Not inlined: its frame would stay under the notifier callbacks of the operation.
+#[inline(never)]
 pub(super) fn init_memmap_on_memory(
     _lock: &MemHotplugGuard,
     mem: &LockedBlock<'_>,
@@ -65,6 +67,8 @@ pub(super) fn init_memmap_on_memory(
 
 /// Undoes [`init_memmap_on_memory`] (`mhp_deinit_memmap_on_memory()`), when the block's memory
 /// was not onlined or has been offlined.
+// Not inlined: its frame would stay under the notifier callbacks of the operation.
+#[inline(never)]
 pub(super) fn deinit_memmap_on_memory(_lock: &MemHotplugGuard, mem: &LockedBlock<'_>) {
     let Some((vmemmap_pages, _)) = mem.altmap() else {
         return;
@@ -77,6 +81,8 @@ pub(super) fn deinit_memmap_on_memory(_lock: &MemHotplugGuard, mem: &LockedBlock
 /// Adds (`add`) or removes the vmemmap pages of a memmap_on_memory block to or from the
 /// present pages of its zone, node and group (`adjust_present_page_count()`); nothing to do for
 /// a block without them. Their memmap is initialised (the block is being onlined or offlined).
+// Not inlined: its frame would stay under the notifier callbacks of the operation.
+#[inline(never)]
 pub(super) fn adjust_present_page_count(_lock: &MemHotplugGuard, mem: &LockedBlock<'_>, add: bool) {
     let Some((vmemmap_pages, _)) = mem.altmap() else {
         return;

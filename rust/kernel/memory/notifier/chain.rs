@@ -53,11 +53,32 @@ pub unsafe fn unregister(nb: *mut bindings::notifier_block) {
 /// `v` must point to a `struct memory_notify` valid for event `val`; the caller must not
 /// hold locks the callbacks take (it holds `mem_hotplug_lock` for write).
 pub unsafe fn call(val: c_ulong, v: *mut c_void) -> i32 {
+    // The frame of this function is under every callback: only what the call needs.
     let mut stopped_by: bindings::notifier_fn_t = None;
     let mut priority = 0;
     // SAFETY: The chain head is statically initialised; the payload is valid (safety
     // requirements); `stopped_by` and `priority` are valid for writes.
     let ret = unsafe { bindings::memory_chain_call(val, v, &mut stopped_by, &mut priority) };
+    // SAFETY: `v` points to a valid `struct memory_notify` (safety requirements).
+    unsafe { called(val, v, ret, stopped_by, priority) };
+    ret
+}
+
+/// After the chain returned `ret` for event `val` and payload `v`: the trace event and the
+/// record of a veto by `stopped_by` (registered with `priority`). Not inlined into [`call`],
+/// whose frame the callbacks run above (`test_stack.py`).
+///
+/// # Safety
+///
+/// `v` must point to a valid `struct memory_notify`.
+#[inline(never)]
+unsafe fn called(
+    val: c_ulong,
+    v: *mut c_void,
+    ret: i32,
+    stopped_by: bindings::notifier_fn_t,
+    priority: i32,
+) {
     let callback = stopped_by.map_or(0, |f| f as usize);
     // SAFETY: `v` points to a valid `struct memory_notify` (safety requirements).
     let range = unsafe {
@@ -79,7 +100,6 @@ pub unsafe fn call(val: c_ulong, v: *mut c_void) -> i32 {
             });
         }
     }
-    ret
 }
 
 /// Sends `action` for the block `mem` to the memory notifier chain (`memory_notify()`), and
