@@ -591,10 +591,16 @@ impl MemoryBlock {
     /// (`MEMINIT_EARLY`), whose zone is known once its node is: the only populated zone of the
     /// node that intersects the block, or none if the block spans several zones or nodes.
     ///
-    /// This answers C's `memory_block_add_nid()`: only node registration calls it, with a node
-    /// it registers. Any other `nid` would later index `node_devices[]` out of bounds, so
-    /// impossible node ids are refused with a warning.
-    pub fn add_nid(&self, lock: &DeviceHotplugLocked, nid: i32, early: bool) {
+    /// This answers C's `memory_block_add_nid()`; it is public only for the expansion of
+    /// `memory_block_subsys!`. Impossible node ids are still refused with a warning.
+    ///
+    /// # Safety
+    ///
+    /// C's contract: only node registration calls it (`register_memory_blocks_under_node()`),
+    /// for node `nid` whose node device is registered. A node without a registered device
+    /// would make `unregister_memory_block_under_nodes()` dereference a null `node_devices[nid]`.
+    #[doc(hidden)]
+    pub unsafe fn add_nid(&self, lock: &DeviceHotplugLocked, nid: i32, early: bool) {
         if crate::warn_on_once!(!super::hotplug::node_possible(nid)) {
             return;
         }
