@@ -844,7 +844,9 @@ pub struct LockedBlock<'a> {
 impl<'a> LockedBlock<'a> {
     /// # Safety
     ///
-    /// The caller must hold the device lock of `block` for `'a`.
+    /// The caller must hold the device lock of `block` and `device_hotplug_lock` for `'a`:
+    /// [`LockedBlock::altmap`] and [`LockedBlock::pfns`] read the block's altmap, which core mm
+    /// frees under `device_hotplug_lock` alone.
     pub(crate) unsafe fn new(block: &'a MemoryBlock) -> Self {
         Self { block }
     }

@@ -220,10 +220,12 @@ pub trait Subsystem: 'static {
 /// # Safety
 ///
 /// Bus `online` callback: only the driver core calls it, for a memory block device whose device
-/// lock it holds.
+/// lock it holds, from `device_online()`, whose callers hold `device_hotplug_lock`.
 unsafe extern "C" fn bus_online<T: Subsystem>(dev: *mut bindings::device) -> c_int {
     // SAFETY: The driver core calls this for a device of the memory bus, i.e. a memory block,
-    // with its device lock held (`device_online()`).
+    // with its device lock held (`device_online()`); every caller of `device_online()` on a
+    // memory block holds `device_hotplug_lock` (the `online` and `state` stores, ACPI,
+    // `online_memory_block()` under `add_memory_resource()`).
     let mem = unsafe { LockedBlock::new(MemoryBlock::from_dev(dev)) };
     from_result(|| T::online(&mem).map(|()| 0))
 }
@@ -231,9 +233,10 @@ unsafe extern "C" fn bus_online<T: Subsystem>(dev: *mut bindings::device) -> c_i
 /// # Safety
 ///
 /// Bus `offline` callback: only the driver core calls it, for a memory block device whose device
-/// lock it holds.
+/// lock it holds, from `device_offline()`, whose callers hold `device_hotplug_lock`.
 unsafe extern "C" fn bus_offline<T: Subsystem>(dev: *mut bindings::device) -> c_int {
-    // SAFETY: As in `bus_online` (`device_offline()`).
+    // SAFETY: As in `bus_online` (`device_offline()`: the `online` and `state` stores, ACPI,
+    // `offline_and_remove_memory()` hold `device_hotplug_lock`).
     let mem = unsafe { LockedBlock::new(MemoryBlock::from_dev(dev)) };
     from_result(|| T::offline(&mem).map(|()| 0))
 }
