@@ -186,7 +186,13 @@ pub trait Subsystem: 'static {
     fn for_each_memory_block(func: &mut dyn FnMut(&MemoryBlock) -> i32) -> i32;
 
     /// `create_memory_block_devices()`: creates offline blocks for `[start, start + size)`.
-    fn create_blocks(
+    ///
+    /// # Safety
+    ///
+    /// `[start, start + size)` is memory that core mm just added (`add_memory_resource()`,
+    /// after `arch_add_memory()`): its sections are present, its memory offline, and no block
+    /// of it exists yet ([`Subsys::register_block`]'s requirements).
+    unsafe fn create_blocks(
         lock: &DeviceHotplugLocked,
         start: usize,
         size: usize,
@@ -321,15 +327,24 @@ impl Subsys {
     /// fills it in). On success the
     /// returned value is the device's registration reference: hand it back to
     /// [`Subsys::unregister_block`] (it cannot be cloned, so a block is unregistered once).
-    pub fn register_block(
+    /// The device's id (`memory<id>`) is the block id of `start_section_nr`.
+    ///
+    /// # Safety
+    ///
+    /// `start_section_nr` is the first section of a block whose present sections (at least
+    /// one) are added to core mm (boot memory, or memory `add_memory_resource()` added), the
+    /// block is not registered already, and `state` is the real state of its memory
+    /// ([`BlockState::Online`] for boot memory, [`BlockState::Offline`] for hot-added memory):
+    /// core mm and the sysfs attributes trust the block's sections and state.
+    pub unsafe fn register_block(
         &'static self,
         lock: &DeviceHotplugLocked,
-        id: usize,
         start_section_nr: usize,
         state: BlockState,
         altmap: Option<Altmap>,
         group: Option<&MemoryGroup>,
     ) -> Result<RegisteredBlock> {
+        let id = super::block::BlockGeometry::current().block_id(start_section_nr);
         let mem = MemoryBlock::alloc()?;
         // SAFETY: `mem` is a valid, zeroed, unshared allocation.
         let block = unsafe { mem.as_ref() };

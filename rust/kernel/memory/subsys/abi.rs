@@ -231,8 +231,12 @@ macro_rules! memory_block_subsys {
                         )
                     };
                     __from_result(|| {
-                        <$t as __s::Subsystem>::create_blocks(lock, start, size, altmap, group)
-                            .map(|()| 0)
+                        // SAFETY: `add_memory_resource()` calls it for the range it just added
+                        // with `arch_add_memory()`: present, offline sections (C contract).
+                        unsafe {
+                            <$t as __s::Subsystem>::create_blocks(lock, start, size, altmap, group)
+                        }
+                        .map(|()| 0)
                     })
                 }
             }
