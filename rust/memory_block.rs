@@ -331,7 +331,7 @@ fn block_online(
         return Err(EHWPOISON.into());
     }
     let chosen = choose_zone(mem)?;
-    *zone = Some(chosen);
+    *zone = Some(chosen.zone());
     hotplug::online_block(mem, chosen)
 }
 
@@ -339,7 +339,7 @@ fn block_online(
 /// accounting and explanation, is gone before `online_pages()` calls the notifier callbacks,
 /// `test_stack.py`).
 #[inline(never)]
-fn choose_zone(mem: &LockedBlock<'_>) -> Result<&'static Zone> {
+fn choose_zone(mem: &LockedBlock<'_>) -> Result<policy::ZoneForOnline> {
     let pfns = mem.pfns();
     policy::zone_for_pfn_range(
         mem.online_type(),
@@ -359,7 +359,8 @@ fn print_allowed_zone(
     default: &Zone,
 ) -> Result {
     let zone =
-        policy::zone_for_pfn_range(online_type, mem.nid(), mem.group(), start_pfn, nr_pages)?;
+        policy::zone_for_pfn_range(online_type, mem.nid(), mem.group(), start_pfn, nr_pages)?
+            .zone();
     if !core::ptr::eq(zone, default) {
         write!(buf, " {}", zone.name())?;
     }
@@ -404,7 +405,8 @@ impl MemoryBlocks {
                     mem.group(),
                     range.0,
                     range.1,
-                )?;
+                )?
+                .zone();
                 write!(buf, "{}", default.name())?;
                 for online_type in [OnlineType::OnlineKernel, OnlineType::OnlineMovable] {
                     print_allowed_zone(buf, mem, range, online_type, default)?;
