@@ -252,7 +252,7 @@ fn zone_for_online(
                 Some(GroupKind::Dynamic { unit_pages: u }) if u.is_power_of_two() => {
                     let first = start_pfn & !(u - 1);
                     kernel_pfn % super::hotplug::section::PAGES == 0
-                        && (first..=first + u).contains(&kernel_pfn)
+                        && (first..=first.saturating_add(u)).contains(&kernel_pfn)
                 }
                 _ => false,
             };
