@@ -214,7 +214,12 @@ impl State {
     }
 
     /// Creates block `id` (`add_memory_block()`): fails with `EEXIST` if it exists.
-    fn add_block(
+    ///
+    /// # Safety
+    ///
+    /// Block `id` has present sections (at least one) added to core mm, and `state` is the
+    /// real state of its memory ([`Subsys::register_block`]).
+    unsafe fn add_block(
         &self,
         lock: &DeviceHotplugLocked,
         id: usize,
@@ -226,9 +231,12 @@ impl State {
             return Err(EEXIST);
         }
         let start_section_nr = self.geometry.first_section_nr(id);
-        let mem = self
-            .subsys
-            .register_block(lock, id, start_section_nr, state, altmap, group)?;
+        // SAFETY: Block `id` starts at `start_section_nr`, whose block is not registered (no
+        // block `id` exists); its sections and `state` are as the safety requirements say.
+        let mem = unsafe {
+            self.subsys
+                .register_block(lock, start_section_nr, state, altmap, group)?
+        };
         // Like C, a block that cannot be looked up is unregistered again.
         if let Err((e, mem)) = self.blocks.insert(id, mem, GFP_KERNEL) {
             self.subsys.unregister_new_block(lock, mem);
@@ -323,7 +331,7 @@ fn block_online(
         return Err(EHWPOISON.into());
     }
     let chosen = choose_zone(mem)?;
-    *zone = Some(chosen);
+    *zone = Some(chosen.zone());
     hotplug::online_block(mem, chosen)
 }
 
@@ -331,7 +339,7 @@ fn block_online(
 /// accounting and explanation, is gone before `online_pages()` calls the notifier callbacks,
 /// `test_stack.py`).
 #[inline(never)]
-fn choose_zone(mem: &LockedBlock<'_>) -> Result<&'static Zone> {
+fn choose_zone(mem: &LockedBlock<'_>) -> Result<policy::ZoneForOnline> {
     let pfns = mem.pfns();
     policy::zone_for_pfn_range(
         mem.online_type(),
@@ -351,7 +359,8 @@ fn print_allowed_zone(
     default: &Zone,
 ) -> Result {
     let zone =
-        policy::zone_for_pfn_range(online_type, mem.nid(), mem.group(), start_pfn, nr_pages)?;
+        policy::zone_for_pfn_range(online_type, mem.nid(), mem.group(), start_pfn, nr_pages)?
+            .zone();
     if !core::ptr::eq(zone, default) {
         write!(buf, " {}", zone.name())?;
     }
@@ -396,7 +405,8 @@ impl MemoryBlocks {
                     mem.group(),
                     range.0,
                     range.1,
-                )?;
+                )?
+                .zone();
                 write!(buf, "{}", default.name())?;
                 for online_type in [OnlineType::OnlineKernel, OnlineType::OnlineMovable] {
                     print_allowed_zone(buf, mem, range, online_type, default)?;
@@ -468,7 +478,9 @@ impl Subsystem for MemoryBlocks {
         let mut next = section::first_present_from(0);
         while let Some(nr) = next {
             let id = geometry.block_id(nr);
-            if let Err(e) = st.add_block(&lock, id, BlockState::Online, None, None) {
+            // SAFETY: Section `nr` of block `id` is present boot memory, added to core mm and
+            // online before `memory_dev_init()`; blocks that exist already are refused.
+            if let Err(e) = unsafe { st.add_block(&lock, id, BlockState::Online, None, None) } {
                 panic!("memory_dev_init() failed to add memory block: {:?}\n", e);
             }
             next = (id + 1)
@@ -627,7 +639,7 @@ impl Subsystem for MemoryBlocks {
         0
     }
 
-    fn create_blocks(
+    unsafe fn create_blocks(
         lock: &DeviceHotplugLocked,
         start: usize,
         size: usize,
@@ -639,7 +651,9 @@ impl Subsystem for MemoryBlocks {
         let first = st.geometry.phys_to_block_id(start);
         let end = st.geometry.phys_to_block_id(start + size);
         for id in first..end {
-            if let Err(e) = st.add_block(lock, id, BlockState::Offline, altmap, group) {
+            // SAFETY: The caller's safety requirements: the range's sections are present,
+            // added to core mm and offline.
+            if let Err(e) = unsafe { st.add_block(lock, id, BlockState::Offline, altmap, group) } {
                 // Undo the blocks created so far.
                 st.remove_range(lock, first..id, false);
                 return Err(e);

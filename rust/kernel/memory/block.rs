@@ -19,7 +19,11 @@ use crate::{
     types::{ARef, AlwaysRefCounted, Opaque},
     xarray::RcuRefCounted,
 };
-use core::{ptr, ptr::NonNull};
+use core::{
+    ptr,
+    ptr::NonNull,
+    sync::atomic::{AtomicU32, Ordering},
+};
 
 /// The state of a memory block as shown in its `state` file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -528,12 +532,21 @@ impl MemoryBlock {
         BlockState::from_raw(unsafe { ptr::read_volatile(ptr::addr_of!((*self.0.get()).state)) })
     }
 
-    /// Returns the online type requested for the next online (protected by
-    /// `device_hotplug_lock`).
+    /// Returns the online type requested for the next online. It is written under
+    /// `device_hotplug_lock` ([`MemoryBlock::set_online_type`]) or under the device lock
+    /// ([`LockedBlock::set_online_type`]), two lock domains: the accesses are atomic.
     pub fn online_type(&self) -> OnlineType {
-        // SAFETY: A racy read of an aligned `u32`.
-        let raw = unsafe { ptr::read_volatile(ptr::addr_of!((*self.0.get()).online_type)) };
+        let raw = self.online_type_atomic().load(Ordering::Relaxed);
         OnlineType::from_raw(raw).unwrap_or(OnlineType::Offline)
+    }
+
+    /// Returns the block's `online_type` field as an atomic.
+    fn online_type_atomic(&self) -> &AtomicU32 {
+        // SAFETY: The field is an aligned `u32` (`enum mmop`) that lives as long as `self`.
+        // Every access to it in Rust goes through this atomic; C (core mm's
+        // `online_memory_block()`, `try_reonline_memory_block()`) writes it with plain stores
+        // of the aligned word, which the kernel's memory model treats as `WRITE_ONCE()`.
+        unsafe { AtomicU32::from_ptr(ptr::addr_of_mut!((*self.0.get()).online_type)) }
     }
 
     /// Sets the online type used by the next online of this block.
@@ -541,16 +554,11 @@ impl MemoryBlock {
         self.store_online_type(online_type);
     }
 
-    /// Writes `online_type`; callers hold `device_hotplug_lock` or the device lock.
+    /// Writes `online_type` atomically: callers hold `device_hotplug_lock` or the device lock,
+    /// which do not exclude each other.
     fn store_online_type(&self, online_type: OnlineType) {
-        // SAFETY: An aligned `u32` store, like `WRITE_ONCE()`; writers are serialised by the
-        // locks the callers hold.
-        unsafe {
-            ptr::write_volatile(
-                ptr::addr_of_mut!((*self.0.get()).online_type),
-                online_type.as_raw(),
-            )
-        };
+        self.online_type_atomic()
+            .store(online_type.as_raw(), Ordering::Relaxed);
     }
 
     /// Returns the node of the block (`NUMA_NO_NODE` until it is linked to a node).
@@ -583,10 +591,16 @@ impl MemoryBlock {
     /// (`MEMINIT_EARLY`), whose zone is known once its node is: the only populated zone of the
     /// node that intersects the block, or none if the block spans several zones or nodes.
     ///
-    /// This answers C's `memory_block_add_nid()`: only node registration calls it, with a node
-    /// it registers. Any other `nid` would later index `node_devices[]` out of bounds, so
-    /// impossible node ids are refused with a warning.
-    pub fn add_nid(&self, lock: &DeviceHotplugLocked, nid: i32, early: bool) {
+    /// This answers C's `memory_block_add_nid()`; it is public only for the expansion of
+    /// `memory_block_subsys!`. Impossible node ids are still refused with a warning.
+    ///
+    /// # Safety
+    ///
+    /// C's contract: only node registration calls it (`register_memory_blocks_under_node()`),
+    /// for node `nid` whose node device is registered. A node without a registered device
+    /// would make `unregister_memory_block_under_nodes()` dereference a null `node_devices[nid]`.
+    #[doc(hidden)]
+    pub unsafe fn add_nid(&self, lock: &DeviceHotplugLocked, nid: i32, early: bool) {
         if crate::warn_on_once!(!super::hotplug::node_possible(nid)) {
             return;
         }
@@ -830,7 +844,9 @@ pub struct LockedBlock<'a> {
 impl<'a> LockedBlock<'a> {
     /// # Safety
     ///
-    /// The caller must hold the device lock of `block` for `'a`.
+    /// The caller must hold the device lock of `block` and `device_hotplug_lock` for `'a`:
+    /// [`LockedBlock::altmap`] and [`LockedBlock::pfns`] read the block's altmap, which core mm
+    /// frees under `device_hotplug_lock` alone.
     pub(crate) unsafe fn new(block: &'a MemoryBlock) -> Self {
         Self { block }
     }

@@ -102,7 +102,7 @@ pub trait OnlinePolicy: Send + Sync + 'static {
 }
 
 /// [`OnlinePolicy::zone_for_online`] of a type-erased policy.
-type ZoneForOnline = unsafe fn(
+type ZoneForOnlineFn = unsafe fn(
     *const (),
     i32,
     Option<&MemoryGroup>,
@@ -114,7 +114,7 @@ type ZoneForOnline = unsafe fn(
 /// The registered policy, type-erased.
 struct Entry {
     data: *const (),
-    zone_for_online: ZoneForOnline,
+    zone_for_online: ZoneForOnlineFn,
     show: unsafe fn(*const (), &mut dyn Write) -> fmt::Result,
 }
 
@@ -154,6 +154,34 @@ fn with_active<R>(f: impl FnOnce(Option<&Entry>) -> R) -> R {
     ret
 }
 
+/// A zone resolved by [`zone_for_pfn_range`] for the memory of one pfn range: the only zone
+/// [`online_block`] accepts, so that a block is onlined only into a zone the policy or core mm
+/// chose for it (never `ZONE_DEVICE` or another node's zone).
+///
+/// # Invariants
+///
+/// `zone` is the zone `zone_for_pfn_range()` (core mm's or the policy's, checked) returned for
+/// `[start_pfn, start_pfn + nr_pages)`.
+///
+/// [`online_block`]: crate::memory::hotplug::online_block
+pub struct ZoneForOnline {
+    zone: &'static Zone,
+    start_pfn: usize,
+    nr_pages: usize,
+}
+
+impl ZoneForOnline {
+    /// Returns the zone.
+    pub fn zone(&self) -> &'static Zone {
+        self.zone
+    }
+
+    /// Returns the first pfn and the number of pages of the range the zone was resolved for.
+    pub fn pfn_range(&self) -> (usize, usize) {
+        (self.start_pfn, self.nr_pages)
+    }
+}
+
 /// Returns the zone memory of `[start_pfn, start_pfn + nr_pages)` of node `nid` in `group` goes
 /// to when onlined with `online_type`: the policy decides for [`OnlineType::Online`], core mm
 /// for an explicit kernel or movable online. Fails with `EINVAL` if the node is not online.
@@ -163,11 +191,18 @@ pub fn zone_for_pfn_range(
     group: Option<&MemoryGroup>,
     start_pfn: usize,
     nr_pages: usize,
-) -> Result<&'static Zone> {
-    if online_type != OnlineType::Online {
-        return Zone::for_pfn_range(online_type, nid, group, start_pfn, nr_pages);
-    }
-    zone_for_online(nid, group, start_pfn, nr_pages, &mut Explanation::none())
+) -> Result<ZoneForOnline> {
+    let zone = if online_type != OnlineType::Online {
+        Zone::for_pfn_range(online_type, nid, group, start_pfn, nr_pages)?
+    } else {
+        zone_for_online(nid, group, start_pfn, nr_pages, &mut Explanation::none())?
+    };
+    // INVARIANT: `zone` was resolved for this range just above.
+    Ok(ZoneForOnline {
+        zone,
+        start_pfn,
+        nr_pages,
+    })
 }
 
 /// Returns the zone of a plain online, as [`zone_for_pfn_range`] does, and writes to `w` what
@@ -217,7 +252,7 @@ fn zone_for_online(
                 Some(GroupKind::Dynamic { unit_pages: u }) if u.is_power_of_two() => {
                     let first = start_pfn & !(u - 1);
                     kernel_pfn % super::hotplug::section::PAGES == 0
-                        && (first..=first + u).contains(&kernel_pfn)
+                        && (first..=first.saturating_add(u)).contains(&kernel_pfn)
                 }
                 _ => false,
             };

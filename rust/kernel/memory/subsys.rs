@@ -186,7 +186,13 @@ pub trait Subsystem: 'static {
     fn for_each_memory_block(func: &mut dyn FnMut(&MemoryBlock) -> i32) -> i32;
 
     /// `create_memory_block_devices()`: creates offline blocks for `[start, start + size)`.
-    fn create_blocks(
+    ///
+    /// # Safety
+    ///
+    /// `[start, start + size)` is memory that core mm just added (`add_memory_resource()`,
+    /// after `arch_add_memory()`): its sections are present, its memory offline, and no block
+    /// of it exists yet ([`Subsys::register_block`]'s requirements).
+    unsafe fn create_blocks(
         lock: &DeviceHotplugLocked,
         start: usize,
         size: usize,
@@ -220,10 +226,12 @@ pub trait Subsystem: 'static {
 /// # Safety
 ///
 /// Bus `online` callback: only the driver core calls it, for a memory block device whose device
-/// lock it holds.
+/// lock it holds, from `device_online()`, whose callers hold `device_hotplug_lock`.
 unsafe extern "C" fn bus_online<T: Subsystem>(dev: *mut bindings::device) -> c_int {
     // SAFETY: The driver core calls this for a device of the memory bus, i.e. a memory block,
-    // with its device lock held (`device_online()`).
+    // with its device lock held (`device_online()`); every caller of `device_online()` on a
+    // memory block holds `device_hotplug_lock` (the `online` and `state` stores, ACPI,
+    // `online_memory_block()` under `add_memory_resource()`).
     let mem = unsafe { LockedBlock::new(MemoryBlock::from_dev(dev)) };
     from_result(|| T::online(&mem).map(|()| 0))
 }
@@ -231,9 +239,10 @@ unsafe extern "C" fn bus_online<T: Subsystem>(dev: *mut bindings::device) -> c_i
 /// # Safety
 ///
 /// Bus `offline` callback: only the driver core calls it, for a memory block device whose device
-/// lock it holds.
+/// lock it holds, from `device_offline()`, whose callers hold `device_hotplug_lock`.
 unsafe extern "C" fn bus_offline<T: Subsystem>(dev: *mut bindings::device) -> c_int {
-    // SAFETY: As in `bus_online` (`device_offline()`).
+    // SAFETY: As in `bus_online` (`device_offline()`: the `online` and `state` stores, ACPI,
+    // `offline_and_remove_memory()` hold `device_hotplug_lock`).
     let mem = unsafe { LockedBlock::new(MemoryBlock::from_dev(dev)) };
     from_result(|| T::offline(&mem).map(|()| 0))
 }
@@ -318,15 +327,24 @@ impl Subsys {
     /// fills it in). On success the
     /// returned value is the device's registration reference: hand it back to
     /// [`Subsys::unregister_block`] (it cannot be cloned, so a block is unregistered once).
-    pub fn register_block(
+    /// The device's id (`memory<id>`) is the block id of `start_section_nr`.
+    ///
+    /// # Safety
+    ///
+    /// `start_section_nr` is the first section of a block whose present sections (at least
+    /// one) are added to core mm (boot memory, or memory `add_memory_resource()` added), the
+    /// block is not registered already, and `state` is the real state of its memory
+    /// ([`BlockState::Online`] for boot memory, [`BlockState::Offline`] for hot-added memory):
+    /// core mm and the sysfs attributes trust the block's sections and state.
+    pub unsafe fn register_block(
         &'static self,
         lock: &DeviceHotplugLocked,
-        id: usize,
         start_section_nr: usize,
         state: BlockState,
         altmap: Option<Altmap>,
         group: Option<&MemoryGroup>,
     ) -> Result<RegisteredBlock> {
+        let id = super::block::BlockGeometry::current().block_id(start_section_nr);
         let mem = MemoryBlock::alloc()?;
         // SAFETY: `mem` is a valid, zeroed, unshared allocation.
         let block = unsafe { mem.as_ref() };

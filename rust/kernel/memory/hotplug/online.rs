@@ -9,6 +9,7 @@ use crate::{
     memory::{
         block::{BlockState, LockedBlock, MemoryGroup},
         notifier::{chain::notify, veto::record_veto, Action},
+        policy::ZoneForOnline,
     },
     prelude::*,
 };
@@ -19,15 +20,22 @@ use crate::{
 /// `MEM_ONLINE` or `MEM_CANCEL_ONLINE`) and the accounting of the vmemmap pages, or
 /// `MEM_FINISH_OFFLINE` after a failure. On success the block is online in `zone`.
 ///
-/// Fails with `EINVAL` if the block is not offline or `zone` is not a zone of its node (an
-/// online policy is free code), and with the errno of a vetoing notifier (whose callback the
-/// failure names) or of core mm.
-pub fn online_block(mem: &LockedBlock<'_>, zone: &'static Zone) -> Result<(), StateChangeFailure> {
+/// The zone is one [`zone_for_pfn_range`] resolved: only the online policy or core mm choose
+/// it. Fails with `EINVAL` if the block is not offline, or `zone` was resolved for another
+/// range or is not a zone of the block's node (an online policy is free code), and with the
+/// errno of a vetoing notifier (whose callback the failure names) or of core mm.
+///
+/// [`zone_for_pfn_range`]: crate::memory::policy::zone_for_pfn_range
+pub fn online_block(mem: &LockedBlock<'_>, zone: ZoneForOnline) -> Result<(), StateChangeFailure> {
     if mem.state() != BlockState::Offline || mem.zone().is_some() {
         return Err(EINVAL.into());
     }
-    check_zone(mem, zone)?;
     let pfns = mem.pfns();
+    if crate::warn_on_once!(zone.pfn_range() != (pfns.start_pfn, pfns.nr_pages)) {
+        return Err(EINVAL.into());
+    }
+    let zone = zone.zone();
+    check_zone(mem, zone)?;
     let lock = MemHotplugGuard::begin();
     let (ret, veto) = record_veto(&lock, || {
         // A veto of MEM_PREPARE_ONLINE ends the operation without further events.

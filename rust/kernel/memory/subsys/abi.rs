@@ -17,7 +17,7 @@
 //! | `find_memory_block()` | [`Subsystem::find_memory_block`] | no |
 //! | `walk_memory_blocks()` | [`Subsystem::walk_memory_blocks`] | no |
 //! | `for_each_memory_block()` | [`Subsystem::for_each_memory_block`] | no |
-//! | `memory_block_add_nid()` (`NUMA`) | [`MemoryBlock::add_nid`] | no |
+//! | `memory_block_add_nid()` (`NUMA`) | `MemoryBlock::add_nid` | no |
 //! | `create_memory_block_devices()` | [`Subsystem::create_blocks`] | no |
 //! | `remove_memory_block_devices()` | [`Subsystem::remove_blocks`] | no |
 //! | `memory_group_register_static()` | [`Subsystem::group_register`] ([`GroupKind::Static`]) | `EXPORT_SYMBOL_GPL` |
@@ -45,7 +45,6 @@
 //! [`Subsystem::find_memory_block`]: super::Subsystem::find_memory_block
 //! [`Subsystem::walk_memory_blocks`]: super::Subsystem::walk_memory_blocks
 //! [`Subsystem::for_each_memory_block`]: super::Subsystem::for_each_memory_block
-//! [`MemoryBlock::add_nid`]: crate::memory::block::MemoryBlock::add_nid
 //! [`Subsystem::create_blocks`]: super::Subsystem::create_blocks
 //! [`Subsystem::remove_blocks`]: super::Subsystem::remove_blocks
 //! [`Subsystem::group_register`]: super::Subsystem::group_register
@@ -209,7 +208,9 @@ macro_rules! memory_block_subsys {
                         )
                     };
                     let early = context == __b::meminit_context_MEMINIT_EARLY;
-                    mem.add_nid(lock, nid, early)
+                    // SAFETY: Only node registration calls `memory_block_add_nid()`, for the
+                    // node whose device it registered (C contract).
+                    unsafe { mem.add_nid(lock, nid, early) }
                 }
             }
 
@@ -230,8 +231,12 @@ macro_rules! memory_block_subsys {
                         )
                     };
                     __from_result(|| {
-                        <$t as __s::Subsystem>::create_blocks(lock, start, size, altmap, group)
-                            .map(|()| 0)
+                        // SAFETY: `add_memory_resource()` calls it for the range it just added
+                        // with `arch_add_memory()`: present, offline sections (C contract).
+                        unsafe {
+                            <$t as __s::Subsystem>::create_blocks(lock, start, size, altmap, group)
+                        }
+                        .map(|()| 0)
                     })
                 }
             }
