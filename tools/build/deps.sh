@@ -22,6 +22,9 @@ PACKAGES=(
 	qemu-system-x86 busybox-static util-linux bash ndctl daxctl udev
 	# Instruction counts at kernel functions during boot (test_bench.py).
 	gdb
+	# The admin guide's HTML build (make htmldocs; dot for its figures), sparse (C=1) and b4
+	# (make series' output is a b4 prep branch).
+	python3-sphinx python3-sphinx-rtd-theme graphviz sparse b4
 )
 
 SUDO=; [ "$(id -u)" = 0 ] || SUDO=sudo
