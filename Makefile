@@ -14,6 +14,9 @@
 #   make test-debug        build the debug variant (lockdep, KASAN, kmemleak) and run its tests
 #   make fuzz SEED=n WRITES=n VARIANTS=c,rust   the seeded sysfs fuzzer on built kernels
 #   make stress DURATION=s VARIANTS=debug     concurrent stress on built kernels
+#   make kunit             the KUnit suites with kunit.py and drivers/base/memory_rust/.kunitconfig
+#   make docs              the admin guide in the kernel's HTML documentation (admin-guide/mm)
+#   make series            the series as it would be posted, with its cover letter (git format-patch, b4)
 #
 # The cache (pristine source, patched tree, build directories) lives outside
 # the repository in $(MHP_CACHE), default /var/cache/mhp-rust.
@@ -27,7 +30,8 @@ export MHP_CACHE
 
 TESTS := tools/testing/tests/run.py $(foreach t,$(T),-k '$(t)')
 
-.PHONY: all deps tree kernel demo test test-only test-debug fuzz stress check matrix vm clean help
+.PHONY: all deps tree kernel demo test test-only test-debug fuzz stress check matrix vm clean help \
+	kunit docs series
 
 all: help
 
@@ -92,6 +96,19 @@ check: deps
 matrix: deps
 	@tools/build/build-kernel.sh rust
 	@MATRIX=all tools/testing/tests/run.py -k config_matrix
+
+# kunit.py builds its own kernel (x86_64, the .kunitconfig) in $(MHP_CACHE)/kunit and boots it
+# in QEMU; test_kunit_tool.py checks every suite's cases.
+kunit: deps
+	@tools/testing/tests/run.py -k kunit_tool
+
+docs: deps
+	@tools/testing/tests/run.py -k htmldocs_admin_guide
+
+# The posted form of the project: patches/ and the overlay's files as commits, a cover letter
+# generated from the repository; the last line printed is the directory ($(MHP_CACHE)/series).
+series: deps
+	@tools/build/series.py
 
 vm:
 	@tools/testing/vm/vm.py --variant $(VARIANT) -- "$(CMD)"

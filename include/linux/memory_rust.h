@@ -9,6 +9,15 @@
 #include <linux/notifier.h>
 #include <linux/types.h>
 
+struct srcu_struct;
+
+/*
+ * The memory notifier chain, and the SRCU domain of the registered online
+ * policy: defined by the glue (statically initialised), used from Rust.
+ */
+extern struct blocking_notifier_head memory_chain;
+extern struct srcu_struct memory_policy_srcu;
+
 /*
  * Calls the memory notifier chain like blocking_notifier_call_chain(), and
  * sets *stopped_by to the callback that stopped it and *stopped_priority to

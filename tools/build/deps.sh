@@ -28,6 +28,9 @@ PACKAGES=(
 	gdb
 	# virtme-ng's virtual environment.
 	python3-venv
+	# The admin guide's HTML build (make htmldocs; dot for its figures), sparse (C=1) and b4
+	# (make series' output is a b4 prep branch).
+	python3-sphinx python3-sphinx-rtd-theme graphviz sparse b4
 )
 
 SUDO=; [ "$(id -u)" = 0 ] || SUDO=sudo

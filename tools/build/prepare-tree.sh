@@ -11,13 +11,42 @@
 #   MHP_CACHE  cache directory (default /var/cache/mhp-rust)
 #   KSRC       a 6.12.y source tree to use instead of Debian's linux-source-6.12
 #   KTARBALL   the tarball to use (default /usr/src/linux-source-6.12.tar.xz)
+#
+# `prepare-tree.sh --overlay` prints the overlay (repo path, tree path) and exits.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top"
+# What lands in the tree, and where (repo path -> tree path); `prepare-tree.sh --overlay`
+# prints it (make series reads it).
+overlay() {
+	local f
+	for f in Kbuild Kconfig .kunitconfig rust/*.rs glue/*.c; do
+		if [ -e "$f" ]; then echo "$f drivers/base/memory_rust/$(basename "$f")"; fi
+	done
+	for f in rust/memory_block/*.rs; do
+		if [ -e "$f" ]; then echo "$f drivers/base/memory_rust/memory_block/$(basename "$f")"; fi
+	done
+	for d in rust/kernel rust/helpers include tools/testing/selftests; do
+		if [ -d "$d" ]; then find "$d" -type f | sort | sed 's/.*/& &/'; fi
+	done
+	for f in Documentation/*.rst Documentation/*.svg; do
+		if [ -e "$f" ]; then echo "Documentation/$(basename "$f") Documentation/admin-guide/mm/$(basename "$f")"; fi
+	done
+	return 0
+}
+
+if [ "${1:-}" = --overlay ]; then
+	overlay
+	exit 0
+fi
+
 cache=${MHP_CACHE:-/var/cache/mhp-rust}
 tarball=${KTARBALL:-/usr/src/linux-source-6.12.tar.xz}
 mkdir -p "$cache"
+# One at a time: tests running side by side may each prepare the tree.
+exec 9>"$cache/.prepare-tree.lock"
+flock 9
 
 # 1. The pristine source.
 if [ -n "${KSRC:-}" ]; then
@@ -41,24 +70,6 @@ case "$version" in
 *) echo "tree: $pristine is Linux $version, not 6.12.y" >&2; exit 1 ;;
 esac
 
-# 2. What lands in the tree, and where (repo path -> tree path).
-overlay() {
-	local f
-	for f in Kbuild Kconfig rust/*.rs glue/*.c; do
-		if [ -e "$f" ]; then echo "$f drivers/base/memory_rust/$(basename "$f")"; fi
-	done
-	for f in rust/memory_block/*.rs; do
-		if [ -e "$f" ]; then echo "$f drivers/base/memory_rust/memory_block/$(basename "$f")"; fi
-	done
-	for d in rust/kernel rust/helpers include tools/testing/selftests; do
-		if [ -d "$d" ]; then find "$d" -type f | sort | sed 's/.*/& &/'; fi
-	done
-	for f in Documentation/*.rst; do
-		if [ -e "$f" ]; then echo "Documentation/$(basename "$f") Documentation/admin-guide/mm/$(basename "$f")"; fi
-	done
-	return 0
-}
-
 stamp=$({
 	echo "$src_id"
 	cat "$0"
@@ -73,7 +84,7 @@ if [ "$(cat "$src/.mhp-stamp" 2>/dev/null)" = "$stamp" ]; then
 	exit 0
 fi
 
-# 3. Stage: pristine + patches + overlay.
+# 2. Stage: pristine + patches + overlay.
 stage=$cache/stage
 echo "tree: preparing $src from Linux $version"
 rm -rf "$stage"
@@ -98,7 +109,7 @@ overlay | while read -r from to; do
 	cp "$top/$from" "$stage/$to"
 done
 
-# 4. Sync by content; changed files get the current time.
+# 3. Sync by content; changed files get the current time.
 mkdir -p "$src"
 rsync -rl --checksum --delete --exclude=/.mhp-stamp "$stage/" "$src/"
 rm -rf "$stage"

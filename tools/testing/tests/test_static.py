@@ -1,12 +1,13 @@
 # SPDX-License-Identifier: GPL-2.0
-"""Source checks: rustfmt, clippy, checkpatch."""
+"""Source checks: rustfmt, clippy, rustdoc, checkpatch, W=1 and sparse."""
 
 import glob
 import os
+import re
 import shutil
 import subprocess
 
-from kbuild import CACHE, SRC, TOP, kmake, ours, rust_files, tree_paths
+from kbuild import BUILD_LOCK, CACHE, SRC, TOP, kmake, ours, rust_files, tree_paths
 from ktap import test
 
 
@@ -119,3 +120,164 @@ def warn_once_section(case):
                "\n".join(outside))
     r = subprocess.run(["readelf", "-SW", vmlinux], capture_output=True, text=True, check=True)
     case.check(" .data.once " not in r.stdout, "no orphan .data.once section")
+
+
+# `file:line[:col]: warning|error: message` of clang, sparse and kernel-doc.
+DIAG = re.compile(r"^(?P<file>[^\s:]+):(?P<line>\d+):(?:\d+:)? (?P<kind>warning|error): "
+                  r"(?P<msg>.*)$", re.M)
+
+
+def _diagnostics(log, srctree):
+    """{(file relative to srctree, message)} of a build log's C diagnostics."""
+    out = set()
+    for m in DIAG.finditer(log):
+        f = m.group("file")
+        for prefix in (srctree + "/", "./"):
+            if f.startswith(prefix):
+                f = f[len(prefix):]
+        out.add((f, f"{m.group('kind')}: {m.group('msg').strip()}"))
+    return out
+
+
+def _check_tree(case, name, variant, srctree, disable_rust=False):
+    """$MHP_CACHE/build-NAME with the configuration of `variant`'s build (RUST off if asked:
+    for checks of C files that do not depend on it, without building the kernel crate)."""
+    out = os.path.join(CACHE, f"build-{name}")
+    cfg = os.path.join(CACHE, f"build-{variant}", ".config")
+    if not case.check(os.path.exists(cfg), f"the {variant} variant is configured", cfg):
+        return None
+    os.makedirs(out, exist_ok=True)
+    shutil.copy(cfg, os.path.join(out, ".config"))
+    if disable_rust:
+        subprocess.run([f"{srctree}/scripts/config", "--file", os.path.join(out, ".config"),
+                        "-d", "RUST"], check=True)
+    return out
+
+
+def _kmake_in(srctree, out, *args):
+    cmd = ["bash", "-c", f'. {TOP}/tools/build/toolchain.sh; '
+           f'make -s -C {srctree} O={out} "${{KMAKE_ARGS[@]}}" -j$(nproc) "$@"', "make", *args]
+    with BUILD_LOCK:
+        r = subprocess.run(cmd, capture_output=True, text=True)
+    return r.returncode, r.stdout + r.stderr
+
+
+def _rebuild(out, objs):
+    for o in objs:
+        for f in glob.glob(os.path.join(out, o)):
+            os.remove(f)
+
+
+def _project_files():
+    """The tree paths of the project's own files, and of the upstream files its patches change."""
+    own = subprocess.run([f"{TOP}/tools/build/prepare-tree.sh", "--overlay"], capture_output=True,
+                         text=True, check=True).stdout.split()[1::2]
+    patched = set()
+    for p in glob.glob(f"{TOP}/patches/*.patch"):
+        patched |= set(re.findall(r"^diff --git a/\S+ b/(\S+)$", open(p).read(), re.M))
+    return set(own), patched - set(own)
+
+
+# What the C patches change that is compiled, and the project's C and Rust: rebuilt with W=1
+# and sparse. (patterns to remove first, objects that must be built again)
+RUST_OBJS = ("rust/kernel.o", "rust/helpers/helpers.o", "drivers/base/memory_rust/*.o",
+             "mm/memory_hotplug.o")
+RUST_BUILT = ("rust/kernel.o", "rust/helpers/helpers.o", "drivers/base/memory_rust/memory_glue.o",
+              "drivers/base/memory_rust/memory_trace.o", "drivers/base/memory_rust/memory_block.o",
+              "drivers/base/memory_rust/memory_hotplug.o", "mm/memory_hotplug.o")
+C_OBJS = ("drivers/base/memory.o", "mm/memory_hotplug.o")
+# Sparse as CHECK, writing down the file it checks.
+SPARSE = """#!/bin/sh
+for a; do last=$a; done
+echo "$last" >>"$SPARSE_LOG"
+exec sparse "$@"
+"""
+
+
+def _w1_sparse_build(case, srctree, out, objs, built, targets, what):
+    """A W=1 C=1 build of `targets` in `out` after removing `objs`: (diagnostics, rustc
+    warnings about the project's files, files sparse checked)."""
+    _rebuild(out, objs)
+    wrapper = os.path.join(CACHE, "sparse-logged")
+    with open(wrapper, "w") as f:
+        f.write(SPARSE)
+    os.chmod(wrapper, 0o755)
+    slog = os.path.join(out, "sparse-checked.txt")
+    if os.path.exists(slog):
+        os.remove(slog)
+    os.environ["SPARSE_LOG"] = slog
+    rc, log = _kmake_in(srctree, out, "W=1", "C=1", f"CHECK={wrapper}", "olddefconfig", *targets)
+    case.check(rc == 0, f"W=1 C=1 build of {', '.join(targets[1:])} ({what})", log[-3000:])
+    with open(os.path.join(CACHE, f"w1-sparse.{os.path.basename(out)}.log"), "w") as f:
+        f.write(log)
+    missing = [o for o in built if not os.path.exists(os.path.join(out, o))]
+    case.check(not missing, f"{len(built)} objects built again ({what})", "\n".join(missing))
+    checked = set()
+    if os.path.exists(slog):
+        for line in open(slog):
+            checked.add(line.strip().replace(srctree + "/", ""))
+    return _diagnostics(log, srctree), ours(log), checked
+
+
+@test()
+def w1_sparse(case):
+    """W=1 and sparse (C=1), as the 0-day robot builds: the project's C and Rust files have no
+    diagnostic, the upstream files its patches change none that the pristine tree lacks."""
+    if not case.check(shutil.which("sparse"), "sparse is installed (deps.sh)"):
+        return
+    r = subprocess.run([f"{TOP}/tools/build/prepare-tree.sh"], capture_output=True, text=True)
+    if not case.check(r.returncode == 0, "the tree is prepared", r.stdout + r.stderr):
+        return
+    own, patched = _project_files()
+    found, rust_warnings, checked = set(), [], set()
+    # The Rust driver's configuration: the kernel crate, the helpers, the driver and its glue,
+    # core mm with the Rust policy; then the C driver's (RUST off: memory.c does not need it).
+    for name, variant, objs, built, targets, no_rust in (
+            ("check", "rust", RUST_OBJS, RUST_BUILT,
+             ("prepare", "drivers/base/memory_rust/", "mm/memory_hotplug.o"), False),
+            ("check-c", "c", C_OBJS, C_OBJS, ("prepare", *C_OBJS), True)):
+        out = _check_tree(case, name, variant, SRC, no_rust)
+        if out is None:
+            return
+        d, w, c = _w1_sparse_build(case, SRC, out, objs, built, targets, f"{variant} config")
+        found, rust_warnings, checked = found | d, rust_warnings + w, checked | c
+    want = {"drivers/base/memory_rust/memory_glue.c", "drivers/base/memory_rust/memory_trace.c",
+            "rust/helpers/helpers.c", "mm/memory_hotplug.c", "drivers/base/memory.c"}
+    case.check(want <= checked, f"sparse checked {', '.join(sorted(want))}",
+               f"checked: {sorted(checked)}")
+    # Ours: in the project's files, or naming a function they define (sparse reports a
+    # helper's lock imbalance at the header of the lock it calls).
+    helpers = set()
+    for f in own:
+        if f.startswith("rust/helpers/"):
+            helpers |= set(re.findall(r"^\w[\w\s*]*\b(rust_helper_\w+)\(",
+                                      open(os.path.join(SRC, f)).read(), re.M))
+    mine = {(f, m) for f, m in found
+            if f in own or set(re.findall(r"'(\w+)'", m)) & helpers}
+    # Helpers have no prototypes by design (rust/Makefile builds helpers.o without
+    # -Wmissing-prototypes; bindgen reads the definitions): sparse's "not declared" is given
+    # for every upstream helper too, and is only accepted where it is.
+    nodecl = re.compile(r"warning: symbol 'rust_helper_\w+' was not declared\. "
+                        r"Should it be static\?")
+    upstream = any(f.startswith("rust/helpers/") and f not in own and nodecl.fullmatch(m)
+                   for f, m in found)
+    accepted = sorted(d for d in mine if nodecl.fullmatch(d[1]))
+    if accepted:
+        case.check(upstream, f"sparse's 'not declared' of {len(accepted)} of the project's "
+                   "helpers is accepted: upstream's helpers get it too")
+    bad = sorted(f"{f}: {m}" for f, m in mine - set(accepted if upstream else []))
+    case.check(not bad, f"no other W=1 or sparse diagnostic in the project's {len(own)} files",
+               "\n".join(bad))
+    case.check(not rust_warnings, "no rustc warning in the project's Rust files",
+               "\n".join(rust_warnings)[-4000:])
+    # The same files of the pristine tree, same configuration (the C driver's, RUST off).
+    pristine = os.environ.get("KSRC") or os.path.join(CACHE, "pristine")
+    out = _check_tree(case, "check-pristine", "c", pristine, True)
+    if out is None:
+        return
+    before, _, _ = _w1_sparse_build(case, pristine, out, C_OBJS, C_OBJS, ("prepare", *C_OBJS),
+                                    "pristine tree, c config")
+    new = sorted(f"{f}: {m}" for f, m in found if f in patched and (f, m) not in before)
+    case.check(not new, f"no diagnostic in the {len(patched)} files the patches change beyond "
+               f"the pristine tree's ({len([d for d in before if d[0] in patched])})",
+               "\n".join(new))

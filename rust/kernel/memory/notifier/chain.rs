@@ -19,6 +19,9 @@ use crate::{
 };
 use core::{ffi::c_void, ptr};
 
+// Without SMP and spinlock debugging the head's `arch_spinlock_t` has no fields, which rustc
+// calls not FFI-safe; Rust only takes the address of the head.
+#[allow(improper_ctypes)]
 extern "C" {
     static mut memory_chain: bindings::blocking_notifier_head;
 }

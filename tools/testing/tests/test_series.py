@@ -1,0 +1,165 @@
+# SPDX-License-Identifier: GPL-2.0
+"""The series as it would be posted (`make series`, tools/build/series.py).
+
+It is generated, applied with `git am` to a git repository of the whole pristine tree, and
+the result compared with the prepared tree ($MHP_CACHE/src: pristine + patches + overlay) on
+every file the project adds or changes. The cover letter must be complete (no template
+left), b4 prep must see the series and format the same patches.
+"""
+
+import glob
+import os
+import re
+import shutil
+import stat
+import subprocess
+import tempfile
+
+from kbuild import CACHE, SRC, TOP
+from ktap import test
+
+BASE_DATE = "Mon, 7 Dec 2026 11:00:00 +0000"
+
+
+def sh(cmd, cwd=None, env=None):
+    return subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
+
+
+def diff_part(patch_text):
+    """The diff of a patch mail: from the first `diff --git` to the signature."""
+    body = patch_text[patch_text.find("\ndiff --git "):]
+    return re.split(r"\n-- \n|\nbase-commit: ", body)[0].rstrip("\n")
+
+
+@test()
+def series_git_am(case):
+    """make series: the cover letter and patches apply with git am and give the prepared tree."""
+    r = sh([f"{TOP}/tools/build/series.py"])
+    if not case.check(r.returncode == 0, "tools/build/series.py exits 0", r.stdout + r.stderr):
+        return
+    out = r.stdout.strip().splitlines()[-1]
+    case.eq(out, os.path.join(CACHE, "series"), "its last line is the series directory")
+    mails = sorted(glob.glob(f"{out}/patches/0*.patch"))
+    cover_file, patches = mails[0], mails[1:]
+    groups = open(f"{TOP}/tools/series/groups").read().count("\n%%\n")
+    want = len(glob.glob(f"{TOP}/patches/*.patch")) + groups
+    case.eq(len(patches), want, "one mail per patch of patches/ and per commit of "
+            "tools/series/groups (the cover's record aside)")
+    cover = open(cover_file).read()
+    case.check(os.path.basename(cover_file) == "0000-cover-letter.patch"
+               and f"Subject: [PATCH 00/{want}] " in cover, f"a cover letter [PATCH 00/{want}]")
+    case.check("*** SUBJECT HERE ***" not in cover and "*** BLURB HERE ***" not in cover,
+               "the cover letter has no template text left")
+    readme = open(f"{TOP}/README.md").read()
+    intro = readme.split("\n", 1)[1].strip().split("\n\n")[0].replace("`", "")
+    measured = readme.split("## The two commands", 1)[1].split("```\n\n", 1)[1] \
+        .split("\n\n")[0].replace("`", "")
+    for what, text in (("README's introduction", intro), ("README's measured build and test "
+                                                              "times", measured)):
+        case.check(" ".join(text.split()) in " ".join(cover.split()),
+                   f"the cover letter quotes the {what}")
+    for name in ("kunit.py run --arch=x86_64", "TARGETS=memory-hotplug",
+                 "million guest instructions"):
+        case.check(name in cover, f"the cover letter has '{name}'")
+    subjects = []
+    for p in patches:
+        text = open(p).read()
+        m = re.search(r"^Subject: \[PATCH \d+/\d+\] (.*(?:\n .*)*)", text, re.M)
+        subjects.append(" ".join(m.group(1).split()) if m else p)
+        case.check(re.search(r"^Signed-off-by: .+ <.+>$", text, re.M),
+                   f"{os.path.basename(p)} is signed off")
+    case.check(all(s.split(":")[0] in " ".join(cover.split()) for s in subjects),
+               "the cover letter's shortlog lists the patches")
+
+    # git am on a git repository of the whole pristine tree, made once per pristine source and
+    # reset to it before each run.
+    pristine = os.environ.get("KSRC") or os.path.join(CACHE, "pristine")
+    tree = os.path.join(CACHE, "series-am")
+    env = dict(os.environ, GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@example.org",
+               GIT_COMMITTER_NAME="t", GIT_COMMITTER_EMAIL="t@example.org",
+               GIT_AUTHOR_DATE=BASE_DATE, GIT_COMMITTER_DATE=BASE_DATE,
+               GIT_CEILING_DIRECTORIES=CACHE)
+    source_id = pristine + ":" + (open(f"{CACHE}/pristine.id").read().strip()
+                                  if pristine == os.path.join(CACHE, "pristine") else
+                                  str(os.stat(os.path.join(pristine, "Makefile")).st_mtime))
+    marker = os.path.join(tree, ".git", "mhp-pristine-id")
+    fresh = not os.path.exists(marker) or open(marker).read() != source_id
+    if fresh:
+        shutil.rmtree(tree, ignore_errors=True)
+        # Hard links: git replaces the files it changes (unlink, create), as prepare-tree.sh
+        # relies on.
+        steps = [["cp", "-al", pristine, tree], ["git", "init", "-q"], ["git", "add", "-A", "-f"],
+                 ["git", "commit", "-q", "-m", "pristine"], ["git", "tag", "pristine"]]
+    else:
+        steps = [["git", "am", "--abort"], ["git", "reset", "-q", "--hard", "pristine"],
+                 ["git", "clean", "-q", "-f", "-d", "-x"]]
+    for cmd in steps:
+        r = sh(cmd, cwd=tree if cmd[0] == "git" else None, env=env)
+        if cmd[1] != "am" and not case.check(r.returncode == 0, f"pristine repository "
+                                             f"({'new' if fresh else 'reset'}): {' '.join(cmd)}",
+                                             r.stdout + r.stderr):
+            return
+    if fresh:
+        with open(marker, "w") as f:
+            f.write(source_id)
+    files = int(sh(["git", "ls-files"], cwd=tree).stdout.count("\n"))
+    case.check(files > 50000, f"the repository holds the whole tree ({files} files)")
+    r = sh(["git", "am", "-q", *patches], cwd=tree, env=env)
+    if not case.check(r.returncode == 0, f"git am of the {len(patches)} patches",
+                      r.stdout[-3000:] + r.stderr[-3000:]):
+        sh(["git", "am", "--abort"], cwd=tree, env=env)
+        return
+    log = sh(["git", "log", "--format=%s", "HEAD~%d..HEAD" % len(patches)], cwd=tree).stdout
+    case.eq(len(log.splitlines()), len(patches), "one commit per patch")
+
+    # The result against the prepared tree, for every file the project adds or changes.
+    overlay = sh([f"{TOP}/tools/build/prepare-tree.sh", "--overlay"]).stdout.split()[1::2]
+    touched = set(overlay)
+    for p in glob.glob(f"{TOP}/patches/*.patch"):
+        touched |= set(re.findall(r"^diff --git a/\S+ b/(\S+)$", open(p).read(), re.M))
+    changed = set(sh(["git", "diff", "--name-only", "HEAD~%d" % len(patches), "HEAD"],
+                     cwd=tree).stdout.split())
+    case.eq(sorted(changed), sorted(touched), f"the series changes exactly the {len(touched)} "
+            "files of the overlay and the patches")
+    differ = []
+    for path in sorted(touched):
+        a, b = os.path.join(tree, path), os.path.join(SRC, path)
+        if not (os.path.exists(a) and os.path.exists(b)) or \
+                open(a, "rb").read() != open(b, "rb").read() or \
+                (os.stat(a).st_mode & stat.S_IXUSR) != (os.stat(b).st_mode & stat.S_IXUSR):
+            differ.append(path)
+    case.check(not differ, f"those {len(touched)} files (content, executable bit) equal the "
+               "prepared tree's", "\n".join(differ))
+    base = os.path.join(out, "repo")
+    untouched = [p for p in sh(["git", "ls-tree", "-r", "--name-only", "base"],
+                               cwd=base).stdout.split()
+                 if subprocess.run(["git", "show", f"base:{p}"], cwd=base,
+                                   capture_output=True).stdout
+                 != open(os.path.join(pristine, p), "rb").read()]
+    case.check(not untouched, "the pristine tree is unchanged", "\n".join(untouched))
+
+    # b4 prep (deps.sh installs it): the enrolled branch, formatted by b4.
+    if not case.check(shutil.which("b4"), "b4 is installed (deps.sh)"):
+        return
+    sh(["git", "checkout", "-q", "b4/mhp-rust"], cwd=base)
+    try:
+        info = sh(["b4", "prep", "--show-info"], cwd=base)
+        fields = dict(line.split(": ", 1) for line in info.stdout.splitlines() if ": " in line)
+        case.eq(fields.get("base-commit"), sh(["git", "rev-parse", "base"], cwd=base)
+                .stdout.strip(), "b4 prep --show-info: the base is branch base")
+        case.eq(len([k for k in fields if k.startswith("commit-")]), len(patches),
+                "b4 prep --show-info: it tracks every patch")
+        cover_subject = re.search(r"^Subject: \[PATCH 00/\d+\] (.*(?:\n .*)*)", cover, re.M)
+        case.eq(fields.get("cover-subject"), " ".join(cover_subject.group(1).split()),
+                "b4 prep --show-info: the cover letter's subject")
+        with tempfile.TemporaryDirectory() as tmp:
+            r = sh(["b4", "prep", "-p", tmp], cwd=base)
+            b4mails = sorted(glob.glob(f"{tmp}/0*.patch"))
+            case.check(r.returncode == 0 and len(b4mails) == len(patches) + 1,
+                       f"b4 prep -p formats {len(patches)} patches and a cover letter",
+                       r.stdout + r.stderr)
+            same = [diff_part(open(a).read()) == diff_part(open(b).read())
+                    for a, b in zip(b4mails[1:], patches)]
+            case.check(same and all(same), "b4's patches carry the same diffs as ours")
+    finally:
+        sh(["git", "checkout", "-q", "mhp-rust"], cwd=base)
