@@ -31,6 +31,8 @@ PACKAGES=(
 	# The admin guide's HTML build (make htmldocs; dot for its figures), sparse (C=1) and b4
 	# (make series' output is a b4 prep branch).
 	python3-sphinx python3-sphinx-rtd-theme graphviz sparse b4
+	# htmldocs runs tools/net/ynl/ynl-gen-rst.py (import yaml) whatever SPHINXDIRS says.
+	python3-yaml
 )
 
 SUDO=; [ "$(id -u)" = 0 ] || SUDO=sudo
