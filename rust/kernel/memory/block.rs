@@ -542,10 +542,10 @@ impl MemoryBlock {
 
     /// Returns the block's `online_type` field as an atomic.
     fn online_type_atomic(&self) -> &AtomicU32 {
+        // Every access to the field in Rust goes through this atomic; C (core mm's
+        // `online_memory_block()`, `try_reonline_memory_block()`) writes it with plain stores of
+        // the aligned word, which the kernel's memory model treats as `WRITE_ONCE()`.
         // SAFETY: The field is an aligned `u32` (`enum mmop`) that lives as long as `self`.
-        // Every access to it in Rust goes through this atomic; C (core mm's
-        // `online_memory_block()`, `try_reonline_memory_block()`) writes it with plain stores
-        // of the aligned word, which the kernel's memory model treats as `WRITE_ONCE()`.
         unsafe { AtomicU32::from_ptr(ptr::addr_of_mut!((*self.0.get()).online_type)) }
     }
 

@@ -228,10 +228,10 @@ pub trait Subsystem: 'static {
 /// Bus `online` callback: only the driver core calls it, for a memory block device whose device
 /// lock it holds, from `device_online()`, whose callers hold `device_hotplug_lock`.
 unsafe extern "C" fn bus_online<T: Subsystem>(dev: *mut bindings::device) -> c_int {
-    // SAFETY: The driver core calls this for a device of the memory bus, i.e. a memory block,
-    // with its device lock held (`device_online()`); every caller of `device_online()` on a
-    // memory block holds `device_hotplug_lock` (the `online` and `state` stores, ACPI,
-    // `online_memory_block()` under `add_memory_resource()`).
+    // Every caller of `device_online()` on a memory block holds `device_hotplug_lock` (the
+    // `online` and `state` stores, ACPI, `online_memory_block()` under `add_memory_resource()`).
+    // SAFETY: The driver core calls this for a memory block with its device lock held, and
+    // `device_hotplug_lock` is held (above).
     let mem = unsafe { LockedBlock::new(MemoryBlock::from_dev(dev)) };
     from_result(|| T::online(&mem).map(|()| 0))
 }
