@@ -17,6 +17,7 @@
 #   make kunit             the KUnit suites with kunit.py and drivers/base/memory_rust/.kunitconfig
 #   make docs              the admin guide in the kernel's HTML documentation (admin-guide/mm)
 #   make series            the series as it would be posted, with its cover letter (git format-patch, b4)
+#   make bisect            build every commit of that series (vmlinux, modules): it bisects
 #
 # The cache (pristine source, patched tree, build directories) lives outside
 # the repository in $(MHP_CACHE), default /var/cache/mhp-rust.
@@ -31,7 +32,7 @@ export MHP_CACHE
 TESTS := tools/testing/tests/run.py $(foreach t,$(T),-k '$(t)')
 
 .PHONY: all deps tree kernel demo test test-only test-debug fuzz stress check matrix vm clean help \
-	kunit docs series
+	kunit docs series bisect
 
 all: help
 
@@ -109,6 +110,12 @@ docs: deps
 # generated from the repository; the last line printed is the directory ($(MHP_CACHE)/series).
 series: deps
 	@tools/build/series.py
+
+# Every commit of the posted series builds (test_series.py; `make test` builds one, chosen
+# from the commit id).
+bisect: deps
+	@tools/build/build-kernel.sh rust-mod
+	@BISECT=all tools/testing/tests/run.py -k series_bisect
 
 vm:
 	@tools/testing/vm/vm.py --variant $(VARIANT) -- "$(CMD)"

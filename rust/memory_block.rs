@@ -113,8 +113,10 @@ impl debugfs::FileOps for PolicyFile {
         policy::show(m)?;
         st.show_groups(m)?;
         let mut next = 0;
-        // Like `valid_zones`, without a lock: the answer is the one a read of `valid_zones`
-        // would give now.
+        // Like `valid_zones`, under `device_hotplug_lock`: the answer is the one a read of
+        // `valid_zones` would give now. (The file is never removed, so waiting for the lock
+        // cannot deadlock with a removal that holds it.)
+        let lock = DeviceHotplugGuard::lock();
         while let Some((id, mem)) = st.blocks.find(next) {
             write!(m, "memory{id}")?;
             if let Some(gid) = mem.group().and_then(|g| st.group_id(g)) {
@@ -124,6 +126,7 @@ impl debugfs::FileOps for PolicyFile {
                 let (start_pfn, nr_pages) = mem.pfn_range();
                 let mut explanation = ExplanationLine::new();
                 let zone = policy::explain_zone_for_online(
+                    &lock,
                     mem.nid(),
                     mem.group(),
                     start_pfn,
@@ -342,6 +345,7 @@ fn block_online(
 fn choose_zone(mem: &LockedBlock<'_>) -> Result<policy::ZoneForOnline> {
     let pfns = mem.pfns();
     policy::zone_for_pfn_range(
+        mem.hotplug_locked(),
         mem.online_type(),
         mem.nid(),
         mem.group(),
@@ -352,15 +356,22 @@ fn choose_zone(mem: &LockedBlock<'_>) -> Result<policy::ZoneForOnline> {
 
 /// Writes the zone `online_type` would choose, preceded by a space, unless it is `default`.
 fn print_allowed_zone(
+    lock: &DeviceHotplugLocked,
     buf: &mut Buffer,
     mem: &MemoryBlock,
     (start_pfn, nr_pages): (usize, usize),
     online_type: OnlineType,
     default: &Zone,
 ) -> Result {
-    let zone =
-        policy::zone_for_pfn_range(online_type, mem.nid(), mem.group(), start_pfn, nr_pages)?
-            .zone();
+    let zone = policy::zone_for_pfn_range(
+        lock,
+        online_type,
+        mem.nid(),
+        mem.group(),
+        start_pfn,
+        nr_pages,
+    )?
+    .zone();
     if !core::ptr::eq(zone, default) {
         write!(buf, " {}", zone.name())?;
     }
@@ -397,9 +408,13 @@ impl MemoryBlocks {
                     return Ok(());
                 }
                 // An offline block shows the zone a plain online would choose now, then the
-                // other zones it may be onlined to.
+                // other zones it may be onlined to. Unlike C, under `device_hotplug_lock` (a
+                // busy lock restarts the read, as it restarts C's writes of `state`): the
+                // policy reads the memmap of other blocks, which a removal would free.
+                let lock = DeviceHotplugGuard::lock_sysfs()?;
                 let range = mem.pfn_range();
                 let default = policy::zone_for_pfn_range(
+                    &lock,
                     OnlineType::Online,
                     mem.nid(),
                     mem.group(),
@@ -409,7 +424,7 @@ impl MemoryBlocks {
                 .zone();
                 write!(buf, "{}", default.name())?;
                 for online_type in [OnlineType::OnlineKernel, OnlineType::OnlineMovable] {
-                    print_allowed_zone(buf, mem, range, online_type, default)?;
+                    print_allowed_zone(&lock, buf, mem, range, online_type, default)?;
                 }
                 writeln!(buf)?
             }

@@ -24,7 +24,7 @@ use kernel::{
     memory::{
         auto_movable,
         block::{GroupKind, MemoryGroup},
-        hotplug::{section, Zone, NUMA_NO_NODE},
+        hotplug::{section, DeviceHotplugLocked, Zone, NUMA_NO_NODE},
         policy::{Explanation, OnlinePolicy, Registration, ZoneChoice},
     },
     module_param::ParamOps,
@@ -211,6 +211,7 @@ fn group_pages(group: &MemoryGroup) -> auto_movable::GroupPages {
 /// The auto-movable decision (`auto_movable_zone_for_pfn()`): the pure
 /// [`auto_movable::zone_for_pfn`] on the machine's page counts.
 fn auto_movable_zone(
+    lock: &DeviceHotplugLocked,
     nid: i32,
     group: Option<&MemoryGroup>,
     start_pfn: usize,
@@ -252,7 +253,7 @@ fn auto_movable_zone(
         start_pfn,
         nr_pages,
         accounting,
-        section::online_zone_is_movable,
+        |pfn| section::online_zone_is_movable(lock, pfn),
     );
     why.note(format_args!("{}", decision.reason));
     match decision.choice {
@@ -273,6 +274,7 @@ struct Policy;
 impl OnlinePolicy for Policy {
     fn zone_for_online(
         &self,
+        lock: &DeviceHotplugLocked,
         nid: i32,
         group: Option<&MemoryGroup>,
         start_pfn: usize,
@@ -280,7 +282,9 @@ impl OnlinePolicy for Policy {
         why: &mut Explanation<'_>,
     ) -> Result<ZoneChoice> {
         if ONLINE_POLICY.load(Ordering::Relaxed) == AUTO_MOVABLE {
-            Ok(auto_movable_zone(nid, group, start_pfn, nr_pages, why))
+            Ok(auto_movable_zone(
+                lock, nid, group, start_pfn, nr_pages, why,
+            ))
         } else {
             // contig-zones is what core mm does without a policy.
             why.note(format_args!(

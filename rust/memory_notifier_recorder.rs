@@ -18,7 +18,10 @@
 //!   then by event value). Writing such a
 //!   line adds or replaces the injection for that notifier and event; `<result>` is a negative
 //!   errno (e.g. `-12`), `bad`, `stop`, `done` or `ok` (`ok` is the default answer and removes
-//!   the injection). Writing `clear` removes all of them. Anything else fails with `EINVAL`.
+//!   the injection). Writing `clear` removes all of them. Writing `leak` makes the module leak
+//!   its notifiers and files when it is unloaded (`core::mem::forget`), as a buggy module would:
+//!   the kernel crate removes them as the module goes, with a warning
+//!   (`kernel::module_going`). Anything else fails with `EINVAL`.
 
 use core::fmt::Write;
 use kernel::{
@@ -71,6 +74,8 @@ struct State {
     dropped: u64,
     /// The answer of each notifier to each event (by C value), when not `NOTIFY_OK`.
     injections: [[Option<NotifyResult>; Action::ALL.len()]; NOTIFIERS.len()],
+    /// Leak the registrations on unload (`leak`).
+    leak: bool,
 }
 
 /// State shared by the notifiers and the debugfs files.
@@ -208,11 +213,15 @@ impl FileOps for InjectFile {
         let mut words = text.split_ascii_whitespace();
         let first = words.next().ok_or(EINVAL)?;
         let mut state = self.0.state.lock();
-        if first == "clear" {
+        if first == "clear" || first == "leak" {
             if words.next().is_some() {
                 return Err(EINVAL);
             }
-            state.injections = Default::default();
+            if first == "leak" {
+                state.leak = true;
+            } else {
+                state.injections = Default::default();
+            }
             return Ok(());
         }
         let notifier = NOTIFIERS
@@ -232,9 +241,19 @@ impl FileOps for InjectFile {
 
 struct Recorder {
     // Unregistered first: no event is recorded once unloading has started.
-    _taps: KVec<Pin<KBox<Registration<Tap>>>>,
-    _log: debugfs::File<LogFile>,
-    _inject: debugfs::File<InjectFile>,
+    taps: KVec<Pin<KBox<Registration<Tap>>>>,
+    files: Option<(debugfs::File<LogFile>, debugfs::File<InjectFile>)>,
+    shared: Arc<Shared>,
+}
+
+impl Drop for Recorder {
+    fn drop(&mut self) {
+        if self.shared.state.lock().leak {
+            pr_warn!("leaking the notifiers and debugfs files as asked (`leak`)\n");
+            core::mem::forget(core::mem::take(&mut self.taps));
+            core::mem::forget(self.files.take());
+        }
+    }
 }
 
 impl kernel::Module for Recorder {
@@ -270,9 +289,9 @@ impl kernel::Module for Recorder {
             )?;
         }
         Ok(Recorder {
-            _taps: taps,
-            _log: log,
-            _inject: inject,
+            taps,
+            files: Some((log, inject)),
+            shared,
         })
     }
 }

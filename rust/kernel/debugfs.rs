@@ -11,6 +11,7 @@ use crate::{
     alloc::flags::GFP_KERNEL,
     bindings,
     error::{code::*, from_result, Result},
+    module_going::Watch,
     prelude::*,
     seq_file::SeqFile,
     str::CStr,
@@ -57,7 +58,8 @@ impl Drop for Dir {
 
 /// The callbacks of a debugfs [`File`].
 ///
-/// `'static` because a [`File`] that is leaked stays in debugfs for ever.
+/// `'static` because a [`File`] that is leaked stays in debugfs for ever (or, made by a module,
+/// until the module goes: [`crate::module_going`]).
 #[vtable]
 pub trait FileOps: Send + Sync + 'static {
     /// Writes the contents of the file. Called for every read from the start of the file.
@@ -97,18 +99,34 @@ unsafe fn write_data<T: FileOps>(data: *const c_void, buf: &[u8]) -> Result {
 /// Reads produce what [`FileOps::show`] writes; writes go to [`FileOps::write`] when `T`
 /// implements it and fail with `EINVAL` otherwise.
 ///
+/// A file that a module leaked is removed, with a warning, when the module goes
+/// ([`crate::module_going`]): its callbacks are the module's code.
+///
 /// # Invariants
 ///
 /// `dentry` is the value `debugfs_create_file()` returned for this object (a file only this
-/// object removes, or an error pointer), created with `FOPS` and a pointer to `*erased` as its
-/// private data; `_erased.data` points to the `T` in `_data`.
+/// object and `_watch` remove, or an error pointer), created with `FOPS` and a pointer to
+/// `*erased` as its private data; `_erased.data` points to the `T` in `_data`.
 pub struct File<T: FileOps> {
     dentry: *mut bindings::dentry,
+    // Dropped after `drop` removed the file.
+    _watch: Pin<KBox<Watch>>,
     // Only used through the dentry's private data.
     _erased: KBox<Erased>,
     // Kept alive for `_erased.data`.
     _data: Arc<T>,
     _parent: Arc<Dir>,
+}
+
+/// The [`Purge`](crate::module_going::Purge) of a leaked [`File`]: `ctx` is its dentry.
+///
+/// # Safety
+///
+/// `ctx` must be the dentry of a leaked [`File`] (or an error pointer).
+unsafe fn remove_leaked(ctx: *mut c_void) {
+    // SAFETY: The file was leaked, so nothing else removes its dentry; `debugfs_remove()` waits
+    // for running callbacks and makes later ones fail.
+    unsafe { bindings::debugfs_remove(ctx.cast()) };
 }
 
 // SAFETY: The dentry is only passed to debugfs functions, which may be called from any thread;
@@ -145,9 +163,23 @@ impl<T: FileOps> File<T> {
                 &FOPS.0,
             )
         };
+        let show: unsafe fn(*const c_void, &mut SeqFile) -> Result = show_data::<T>;
+        // SAFETY: `remove_leaked(dentry)` removes the file, which only `drop` removes otherwise,
+        // before the watch is dropped (a field, after `drop`).
+        let watch =
+            unsafe { Watch::new(show as usize, "debugfs file", dentry.cast(), remove_leaked) };
+        let watch = match watch {
+            Ok(watch) => watch,
+            Err(e) => {
+                // SAFETY: The file was created above and is not used any more.
+                unsafe { bindings::debugfs_remove(dentry) };
+                return Err(e);
+            }
+        };
         // INVARIANT: `dentry` was just created with `FOPS` and `*erased`, which points to `*data`.
         Ok(Self {
             dentry,
+            _watch: watch,
             _erased: erased,
             _data: data,
             _parent: parent.clone(),

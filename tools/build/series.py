@@ -6,7 +6,7 @@ The patch series (patches/*.patch) with the project's files (the overlay of
 tools/build/prepare-tree.sh) added by commits of their own, each just before the patch
 that wires its files in (tools/series/groups), and a cover letter generated from the
 repository (README.md, the admin guide, the test modules' docstrings), written with
-`git format-patch --cover-letter` into $MHP_CACHE/series/:
+`git format-patch --cover-letter` into $MHP_CACHE/series/ (or $SERIES_OUT):
 
     patches/   0000-cover-letter.patch 0001-....patch ...   (git am-able on 6.12.y)
     cover-letter.txt   the cover letter's text
@@ -32,7 +32,7 @@ import textwrap
 
 TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 CACHE = os.environ.get("MHP_CACHE", "/var/cache/mhp-rust")
-OUT = os.path.join(CACHE, "series")
+OUT = os.environ.get("SERIES_OUT") or os.path.join(CACHE, "series")
 BRANCH = "mhp-rust"
 # Fixed dates: the same repository gives the same commits.
 DATE = "Mon, 7 Dec 2026 11:00:00 +0000"

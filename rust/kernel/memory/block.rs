@@ -851,6 +851,13 @@ impl<'a> LockedBlock<'a> {
         Self { block }
     }
 
+    /// The proof that `device_hotplug_lock` is held, for as long as the block is locked.
+    pub fn hotplug_locked(&self) -> &DeviceHotplugLocked {
+        // SAFETY: The lock is held for `'a` (the safety requirements of `new`), and the proof
+        // does not outlive `self`.
+        unsafe { DeviceHotplugLocked::assume() }
+    }
+
     /// Sets the block's state; only the online and offline transitions of this crate do.
     pub(crate) fn set_state(&self, state: BlockState) {
         self.block.set_state(state);

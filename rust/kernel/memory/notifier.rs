@@ -43,10 +43,15 @@ use crate::{
     bindings,
     error::{to_result, Error},
     init::{self, PinInit},
+    module_going::Watch,
     prelude::*,
     types::Opaque,
 };
 use core::{ffi::c_void, ptr};
+
+/// The type of a notifier callback (`notifier_fn_t`).
+type NotifierFn =
+    unsafe extern "C" fn(*mut bindings::notifier_block, crate::ffi::c_ulong, *mut c_void) -> i32;
 
 #[cfg(CONFIG_MEMORY_HOTPLUG_RUST)]
 pub mod chain;
@@ -311,7 +316,8 @@ impl NotifyResult {
 
 /// A subscriber to the memory notifier chain.
 ///
-/// `'static` because a [`Registration`] that is leaked stays registered for ever.
+/// `'static` because a [`Registration`] that is leaked stays registered for ever (or, made by a
+/// module, until the module goes: [`crate::module_going`]).
 pub trait MemoryNotifier: Send + Sync + 'static {
     /// Called for every memory hotplug event, with `mem_hotplug_lock` held for write.
     fn notify(&self, action: Action, arg: &MemoryNotify) -> NotifyResult;
@@ -323,15 +329,32 @@ pub trait MemoryNotifier: Send + Sync + 'static {
 /// that are running. Do not drop a registration from a memory notifier callback: the chain's
 /// lock is held there, and unregistering would deadlock.
 ///
+/// A registration that a module leaked is unregistered, with a warning, when the module goes
+/// ([`crate::module_going`]).
+///
 /// # Invariants
 ///
 /// `nb` is registered on the memory notifier chain with `Self::notifier_call` as its
-/// callback, from the moment initialisation succeeds until `drop` unregisters it.
+/// callback, from the moment initialisation succeeds until `drop` unregisters it, or until
+/// `_watch` does if the module holding `Self::notifier_call` goes before that.
 #[pin_data(PinnedDrop)]
 pub struct Registration<T: MemoryNotifier> {
     #[pin]
     nb: Opaque<bindings::notifier_block>,
     notifier: T,
+    // Dropped after `drop` unregistered `nb`.
+    _watch: Pin<KBox<Watch>>,
+}
+
+/// The [`Purge`](crate::module_going::Purge) of a leaked [`Registration`]: `ctx` is its `nb`.
+///
+/// # Safety
+///
+/// `ctx` must be the `nb` of a registration that is still registered.
+unsafe fn unregister_leaked(ctx: *mut c_void) {
+    // SAFETY: `ctx` is a registered `notifier_block` (safety requirements). The registration
+    // was leaked, so its memory stays; no callback uses it once this returns.
+    unsafe { bindings::unregister_memory_notifier(ctx.cast()) };
 }
 
 // SAFETY: `nb` is only touched by the notifier core, under the chain's lock, and by `drop`; `T`
@@ -357,9 +380,29 @@ impl<T: MemoryNotifier> Registration<T> {
                     priority,
                 })
             };
-            // SAFETY: `nb` is initialised and pinned, and stays registered until `drop`; the
-            // callback only runs once the notifier is fully initialised.
-            let ret = to_result(unsafe { bindings::register_memory_notifier(nb) });
+            let callback: NotifierFn = Self::notifier_call;
+            // SAFETY: `unregister_leaked(nb)` unregisters `nb`, registered below until `drop`
+            // unregisters it, before the watch is dropped (a field, after `drop`).
+            let watch = unsafe {
+                Watch::new(
+                    callback as usize,
+                    "memory notifier",
+                    nb.cast(),
+                    unregister_leaked,
+                )
+            };
+            let ret = watch.and_then(|watch| {
+                // SAFETY: `slot` is valid for writes and pinned.
+                unsafe { ptr::addr_of_mut!((*slot)._watch).write(watch) };
+                // SAFETY: `nb` is initialised and pinned, and stays registered until `drop`;
+                // the callback only runs once the notifier is fully initialised.
+                let ret = to_result(unsafe { bindings::register_memory_notifier(nb) });
+                if ret.is_err() {
+                    // SAFETY: `_watch` was initialised above and is not used any more.
+                    unsafe { ptr::drop_in_place(ptr::addr_of_mut!((*slot)._watch)) };
+                }
+                ret
+            });
             if ret.is_err() {
                 // SAFETY: `notifier` was initialised above and is not used any more.
                 unsafe { ptr::drop_in_place(ptr::addr_of_mut!((*slot).notifier)) };

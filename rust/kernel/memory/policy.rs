@@ -15,10 +15,11 @@
 
 use super::{
     block::{GroupKind, MemoryGroup},
-    hotplug::{OnlineType, Zone},
+    hotplug::{DeviceHotplugLocked, OnlineType, Zone},
 };
-use crate::{bindings, error::Error, init::PinInit, prelude::*};
+use crate::{bindings, error::Error, init::PinInit, module_going::Watch, prelude::*};
 use core::{
+    ffi::c_void,
     fmt::{self, Write},
     marker::PhantomPinned,
     ptr,
@@ -82,12 +83,13 @@ pub trait OnlinePolicy: Send + Sync + 'static {
     /// of node `nid` in `group`, and notes in `why` what decided it (one line's worth, without
     /// a newline, e.g. `movable 1536M + 128M <= 301% of kernel 1024M`).
     ///
-    /// Called without `mem_hotplug_lock`, usually with `device_hotplug_lock` held (onlines)
-    /// and without any lock (`valid_zones`, the explanation), like C's `zone_for_pfn_range()`,
-    /// in process context (it may sleep) and inside an SRCU read-side critical section of the
-    /// registration.
+    /// Called with `device_hotplug_lock` held (`lock`: onlines, `valid_zones`, the
+    /// explanation), so no memory is added or removed meanwhile; without `mem_hotplug_lock`, so
+    /// zones' page counts may change (as for C's `zone_for_pfn_range()`), in process context
+    /// (it may sleep) and inside an SRCU read-side critical section of the registration.
     fn zone_for_online(
         &self,
+        lock: &DeviceHotplugLocked,
         nid: i32,
         group: Option<&MemoryGroup>,
         start_pfn: usize,
@@ -104,6 +106,7 @@ pub trait OnlinePolicy: Send + Sync + 'static {
 /// [`OnlinePolicy::zone_for_online`] of a type-erased policy.
 type ZoneForOnlineFn = unsafe fn(
     *const (),
+    &DeviceHotplugLocked,
     i32,
     Option<&MemoryGroup>,
     usize,
@@ -186,6 +189,7 @@ impl ZoneForOnline {
 /// to when onlined with `online_type`: the policy decides for [`OnlineType::Online`], core mm
 /// for an explicit kernel or movable online. Fails with `EINVAL` if the node is not online.
 pub fn zone_for_pfn_range(
+    lock: &DeviceHotplugLocked,
     online_type: OnlineType,
     nid: i32,
     group: Option<&MemoryGroup>,
@@ -195,7 +199,8 @@ pub fn zone_for_pfn_range(
     let zone = if online_type != OnlineType::Online {
         Zone::for_pfn_range(online_type, nid, group, start_pfn, nr_pages)?
     } else {
-        zone_for_online(nid, group, start_pfn, nr_pages, &mut Explanation::none())?
+        let mut why = Explanation::none();
+        zone_for_online(lock, nid, group, start_pfn, nr_pages, &mut why)?
     };
     // INVARIANT: `zone` was resolved for this range just above.
     Ok(ZoneForOnline {
@@ -208,16 +213,19 @@ pub fn zone_for_pfn_range(
 /// Returns the zone of a plain online, as [`zone_for_pfn_range`] does, and writes to `w` what
 /// decided it.
 pub fn explain_zone_for_online(
+    lock: &DeviceHotplugLocked,
     nid: i32,
     group: Option<&MemoryGroup>,
     start_pfn: usize,
     nr_pages: usize,
     w: &mut dyn Write,
 ) -> Result<&'static Zone> {
-    zone_for_online(nid, group, start_pfn, nr_pages, &mut Explanation::to(w))
+    let mut why = Explanation::to(w);
+    zone_for_online(lock, nid, group, start_pfn, nr_pages, &mut why)
 }
 
 fn zone_for_online(
+    lock: &DeviceHotplugLocked,
     nid: i32,
     group: Option<&MemoryGroup>,
     start_pfn: usize,
@@ -227,7 +235,9 @@ fn zone_for_online(
     let choice = with_active(|entry| match entry {
         // SAFETY: `data` is the policy of the registration that owns `entry`, of the type
         // `zone_for_online` was instantiated for.
-        Some(e) => unsafe { (e.zone_for_online)(e.data, nid, group, start_pfn, nr_pages, why) },
+        Some(e) => unsafe {
+            (e.zone_for_online)(e.data, lock, nid, group, start_pfn, nr_pages, why)
+        },
         None => {
             why.note(format_args!(
                 "no policy: core mm keeps the zones contiguous"
@@ -285,6 +295,7 @@ pub fn show(w: &mut dyn Write) -> fmt::Result {
 /// `data` must point to a live `T`.
 unsafe fn call<T: OnlinePolicy>(
     data: *const (),
+    lock: &DeviceHotplugLocked,
     nid: i32,
     group: Option<&MemoryGroup>,
     start_pfn: usize,
@@ -293,7 +304,7 @@ unsafe fn call<T: OnlinePolicy>(
 ) -> Result<ZoneChoice> {
     // SAFETY: Guaranteed by the safety requirements.
     let policy = unsafe { &*data.cast::<T>() };
-    policy.zone_for_online(nid, group, start_pfn, nr_pages, why)
+    policy.zone_for_online(lock, nid, group, start_pfn, nr_pages, why)
 }
 
 /// Calls `T::show`.
@@ -311,13 +322,38 @@ unsafe fn call_show<T: OnlinePolicy>(data: *const (), w: &mut dyn Write) -> fmt:
 /// # Invariants
 ///
 /// `entry` is published in `ACTIVE` and points to `policy` until `drop` has unpublished it and
-/// waited for its users.
+/// waited for its users, or `_watch` has if the module holding `call::<T>` went before that.
+///
+/// A registration that a module leaked is unpublished, with a warning, when the module goes
+/// ([`crate::module_going`]).
 #[pin_data(PinnedDrop)]
 pub struct Registration<T: OnlinePolicy> {
     policy: T,
     entry: Entry,
+    // Dropped after `drop` unpublished `entry`.
+    _watch: Pin<KBox<Watch>>,
     #[pin]
     _pin: PhantomPinned,
+}
+
+/// Unpublishes `entry` if it is the active one and waits until no reader uses it.
+fn unpublish(entry: *mut Entry) {
+    let _ = ACTIVE.compare_exchange(entry, ptr::null_mut(), Ordering::AcqRel, Ordering::Acquire);
+    // Readers that loaded the entry before it was cleared are inside an SRCU read-side
+    // critical section that started before this grace period.
+    // SAFETY: `srcu()` is a statically initialised SRCU domain; this runs in process context
+    // (a module's exit, an error path of its init or its unloading), outside any of its
+    // read-side sections.
+    unsafe { bindings::synchronize_srcu(srcu()) };
+}
+
+/// The [`Purge`](crate::module_going::Purge) of a leaked [`Registration`]: `ctx` is its entry.
+///
+/// # Safety
+///
+/// Any `ctx`: it is only compared with the published entry.
+unsafe fn unpublish_leaked(ctx: *mut c_void) {
+    unpublish(ctx.cast());
 }
 
 // SAFETY: The raw pointer in `entry` only points to `policy`, which is `Send + Sync`.
@@ -340,12 +376,35 @@ impl<T: OnlinePolicy> Registration<T> {
             }
             // SAFETY: In-bounds projection of a pinned slot.
             let entry = unsafe { ptr::addr_of_mut!((*slot).entry) };
+            let callback: ZoneForOnlineFn = call::<T>;
+            // SAFETY: `unpublish_leaked` is sound for any context.
+            let watch = unsafe {
+                Watch::new(
+                    callback as usize,
+                    "online policy",
+                    entry.cast(),
+                    unpublish_leaked,
+                )
+            };
+            let watch = match watch {
+                Ok(watch) => watch,
+                Err(e) => {
+                    // SAFETY: `policy` was initialised above and is not published.
+                    unsafe { ptr::drop_in_place(ptr::addr_of_mut!((*slot).policy)) };
+                    return Err(e);
+                }
+            };
+            // SAFETY: `slot` is valid for writes and pinned.
+            unsafe { ptr::addr_of_mut!((*slot)._watch).write(watch) };
             if ACTIVE
                 .compare_exchange(ptr::null_mut(), entry, Ordering::AcqRel, Ordering::Acquire)
                 .is_err()
             {
-                // SAFETY: `policy` was initialised above and is not published.
-                unsafe { ptr::drop_in_place(ptr::addr_of_mut!((*slot).policy)) };
+                // SAFETY: `policy` and `_watch` were initialised above and are not published.
+                unsafe {
+                    ptr::drop_in_place(ptr::addr_of_mut!((*slot)._watch));
+                    ptr::drop_in_place(ptr::addr_of_mut!((*slot).policy));
+                }
                 return Err(EBUSY);
             }
             // INVARIANT: The entry is published and points to `policy`.
@@ -360,13 +419,6 @@ impl<T: OnlinePolicy> Registration<T> {
 #[pinned_drop]
 impl<T: OnlinePolicy> PinnedDrop for Registration<T> {
     fn drop(self: Pin<&mut Self>) {
-        let entry = ptr::from_ref(&self.entry).cast_mut();
-        let _ =
-            ACTIVE.compare_exchange(entry, ptr::null_mut(), Ordering::AcqRel, Ordering::Acquire);
-        // Readers that loaded the entry before it was cleared are inside an SRCU read-side
-        // critical section that started before this grace period.
-        // SAFETY: `srcu()` is a statically initialised SRCU domain; this runs in process context
-        // (a module's exit or an error path of its init), outside any of its read-side sections.
-        unsafe { bindings::synchronize_srcu(srcu()) };
+        unpublish(ptr::from_ref(&self.entry).cast_mut());
     }
 }

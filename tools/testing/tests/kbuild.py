@@ -20,10 +20,15 @@ def rust_files():
 
 
 def kmake(out, *args):
-    """make in the kernel tree with the project's toolchain; (rc, output)."""
+    """make in the prepared kernel tree with the project's toolchain; (rc, output)."""
+    return kmake_in(SRC, out, *args)
+
+
+def kmake_in(srctree, out, *args):
+    """make in `srctree` with the project's toolchain, one build at a time; (rc, output)."""
     cmd = ["bash", "-c",
            f'. {TOP}/tools/build/toolchain.sh; '
-           f'make -s -C {SRC} O={out} "${{KMAKE_ARGS[@]}}" -j$(nproc) "$@"', "make", *args]
+           f'make -s -C {srctree} O={out} "${{KMAKE_ARGS[@]}}" -j$(nproc) "$@"', "make", *args]
     with BUILD_LOCK:
         r = subprocess.run(cmd, capture_output=True, text=True)
     return r.returncode, r.stdout + r.stderr

@@ -42,6 +42,7 @@ class Case:
     def __init__(self, name):
         self.name = name
         self.results = []  # (ok, description, diagnostic)
+        self.notes = []  # what a test reports without checking it (timing, figures)
         self.prefix = ""
 
     def check(self, cond, desc, diag=None):
@@ -50,6 +51,9 @@ class Case:
 
     def eq(self, got, want, desc):
         return self.check(got == want, desc, f"got {got!r}, want {want!r}")
+
+    def note(self, text):
+        self.notes.append(self.prefix + text)
 
     def fail(self, desc, diag=None):
         return self.check(False, desc, diag)
@@ -66,6 +70,7 @@ def _diag(text, indent):
 def _print_case(case, number, seconds):
     out = sys.stdout
     out.write(f"    KTAP version 1\n    # Subtest: {case.name}\n    1..{len(case.results)}\n")
+    out.write(_diag("\n".join(case.notes), "    ") if case.notes else "")
     for i, (ok, desc, diag) in enumerate(case.results, 1):
         out.write(f"    {'ok' if ok else 'not ok'} {i} {desc}\n")
         if diag:

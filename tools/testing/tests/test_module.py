@@ -1,15 +1,19 @@
 # SPDX-License-Identifier: GPL-2.0
-"""The memory_hotplug policy as a loadable module (the rust-mod variant).
+"""Modules: the memory_hotplug policy as a loadable module (the rust-mod variant), and the
+registrations a module leaks.
 
 Built in (`rust`) the parameters come from the kernel command line; as a module
 (`rust-mod`) from modprobe: its arguments, `/etc/modprobe.d` or `memory_hotplug.X=`
 on the kernel command line, which modprobe reads from /proc/cmdline. Both must
 give the same parameters and zone decisions.
+
+A module may leak a registration (safe Rust: `core::mem::forget`); when it is unloaded, the
+kernel crate removes what it leaked before its code is freed (`kernel::module_going`).
 """
 
 import time
 
-from guest import MODULAR_POLICY, plug_dimms, runs, sh
+from guest import MODULAR_POLICY, blocks, plug_dimms, runs, sh, wait_blocks
 from ktap import test
 from vm import GiB, MiB, VM
 
@@ -159,3 +163,43 @@ def _wait_new_blocks(vm, count, timeout=120):
         if time.time() > deadline:
             raise AssertionError(f"expected {count} new offline blocks, have {len(ids)}")
         time.sleep(0.5)
+
+
+RECORDER = "/sys/kernel/debug/memory_notifier_recorder"
+
+
+# Not on debug: kmemleak reports the leaked registrations, as it should.
+@test(variants=("rust", "rust-mod"))
+def module_leak_purged(case, variant):
+    """A module that leaks its memory notifiers and debugfs files (the recorder's `leak`):
+    unloading it removes them, with a warning naming the module, and onlines, offlines and
+    debugfs go on without calling into the freed module (without kernel::module_going, the
+    next online called the leaked notifiers' freed code)."""
+    with VM(variant, mem=1 * GiB, slots=4, maxmem=8 * GiB,
+            allowed=("rust/kernel/module_going.rs",)) as vm:
+        base = blocks(vm)
+        vm.plug_dimm("d1", 256 * MiB)
+        new = sorted(set(wait_blocks(vm, len(base) + 2)) - set(base))
+        sh(vm, "modprobe memory_notifier_recorder")
+        case.eq(sh(vm, f"w $M/memory{new[0]}/state online_movable").strip(), "OK",
+                "online with the recorder loaded")
+        case.check("MEM_ONLINE" in sh(vm, f"cat {RECORDER}/log"), "the recorder recorded it")
+        sh(vm, f"echo leak > {RECORDER}/inject; rmmod memory_notifier_recorder")
+        case.check(vm.run("grep -q '^memory_notifier_recorder ' /proc/modules").rc != 0,
+                   "the recorder is unloaded")
+        log = sh(vm, "dmesg")
+        case.check("leaking the notifiers and debugfs files as asked" in log,
+                   "the recorder leaked its registrations")
+        for what, count in (("memory notifier", 3), ("debugfs file", 2)):
+            case.eq(log.count(f"module memory_notifier_recorder leaked a {what} registration: "
+                              "removed as the module goes"), count,
+                    f"each leaked {what} is removed, with a warning naming the module")
+        case.eq(sh(vm, f"ls -A {RECORDER}").strip(), "",
+                "no file is left in the recorder's debugfs directory")
+        res = sh(vm, f"w $M/memory{new[0]}/state offline; "
+                     f"w $M/memory{new[1]}/state online_movable; "
+                     f"w $M/memory{new[1]}/state offline").split()
+        case.eq(res, ["OK"] * 3, "offline and online after the unload")
+        vm.unplug_dimm("d1")
+        case.check(len(wait_blocks(vm, len(base), timeout=120)) == len(base),
+                   "the DIMM is ejected")

@@ -8,14 +8,16 @@ left), b4 prep must see the series and format the same patches.
 """
 
 import glob
+import hashlib
 import os
 import re
 import shutil
 import stat
 import subprocess
 import tempfile
+import time
 
-from kbuild import CACHE, SRC, TOP
+from kbuild import CACHE, SRC, TOP, kmake_in
 from ktap import test
 
 BASE_DATE = "Mon, 7 Dec 2026 11:00:00 +0000"
@@ -29,6 +31,51 @@ def diff_part(patch_text):
     """The diff of a patch mail: from the first `diff --git` to the signature."""
     body = patch_text[patch_text.find("\ndiff --git "):]
     return re.split(r"\n-- \n|\nbase-commit: ", body)[0].rstrip("\n")
+
+
+def pristine_repo(case, name, patches):
+    """$MHP_CACHE/NAME: a git repository of the whole pristine tree (made once per pristine
+    source, reset to it before each run) with `patches` applied by git am; its path, or
+    None (the failure checked)."""
+    pristine = os.environ.get("KSRC") or os.path.join(CACHE, "pristine")
+    tree = os.path.join(CACHE, name)
+    env = dict(os.environ, GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@example.org",
+               GIT_COMMITTER_NAME="t", GIT_COMMITTER_EMAIL="t@example.org",
+               GIT_AUTHOR_DATE=BASE_DATE, GIT_COMMITTER_DATE=BASE_DATE,
+               GIT_CEILING_DIRECTORIES=CACHE)
+    source_id = pristine + ":" + (open(f"{CACHE}/pristine.id").read().strip()
+                                  if pristine == os.path.join(CACHE, "pristine") else
+                                  str(os.stat(os.path.join(pristine, "Makefile")).st_mtime))
+    marker = os.path.join(tree, ".git", "mhp-pristine-id")
+    fresh = not os.path.exists(marker) or open(marker).read() != source_id
+    if fresh:
+        shutil.rmtree(tree, ignore_errors=True)
+        # Hard links: git replaces the files it changes (unlink, create), as prepare-tree.sh
+        # relies on.
+        steps = [["cp", "-al", pristine, tree], ["git", "init", "-q"], ["git", "add", "-A", "-f"],
+                 ["git", "commit", "-q", "-m", "pristine"], ["git", "tag", "pristine"],
+                 ["git", "checkout", "-q", "-b", "series"]]
+    else:
+        steps = [["git", "am", "--abort"], ["git", "checkout", "-q", "-f", "-B", "series",
+                                             "pristine"],
+                 ["git", "clean", "-q", "-f", "-d", "-x"]]
+    for cmd in steps:
+        r = sh(cmd, cwd=tree if cmd[0] == "git" else None, env=env)
+        if cmd[1] != "am" and not case.check(r.returncode == 0, f"pristine repository "
+                                             f"({'new' if fresh else 'reset'}): {' '.join(cmd)}",
+                                             r.stdout + r.stderr):
+            return None
+    if fresh:
+        with open(marker, "w") as f:
+            f.write(source_id)
+    files = int(sh(["git", "ls-files"], cwd=tree).stdout.count("\n"))
+    case.check(files > 50000, f"the repository holds the whole tree ({files} files)")
+    r = sh(["git", "am", "-q", *patches], cwd=tree, env=env)
+    if not case.check(r.returncode == 0, f"git am of the {len(patches)} patches",
+                      r.stdout[-3000:] + r.stderr[-3000:]):
+        sh(["git", "am", "--abort"], cwd=tree, env=env)
+        return None
+    return tree
 
 
 @test()
@@ -68,46 +115,16 @@ def series_git_am(case):
         subjects.append(" ".join(m.group(1).split()) if m else p)
         case.check(re.search(r"^Signed-off-by: .+ <.+>$", text, re.M),
                    f"{os.path.basename(p)} is signed off")
-    case.check(all(s.split(":")[0] in " ".join(cover.split()) for s in subjects),
-               "the cover letter's shortlog lists the patches")
+    # git shortlog's block: "Author (N):", a subject per line (two spaces; a wrapped
+    # subject goes on with four).
+    m = re.search(r"^\S.* \((\d+)\):\n((?:  .*\n)+)", cover, re.M)
+    shortlog = re.sub(r"\n    ", " ", m.group(2)).splitlines() if m else []
+    case.eq([line.strip() for line in shortlog], subjects,
+            f"the cover letter's shortlog lists the {len(subjects)} subjects in order")
 
-    # git am on a git repository of the whole pristine tree, made once per pristine source and
-    # reset to it before each run.
     pristine = os.environ.get("KSRC") or os.path.join(CACHE, "pristine")
-    tree = os.path.join(CACHE, "series-am")
-    env = dict(os.environ, GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@example.org",
-               GIT_COMMITTER_NAME="t", GIT_COMMITTER_EMAIL="t@example.org",
-               GIT_AUTHOR_DATE=BASE_DATE, GIT_COMMITTER_DATE=BASE_DATE,
-               GIT_CEILING_DIRECTORIES=CACHE)
-    source_id = pristine + ":" + (open(f"{CACHE}/pristine.id").read().strip()
-                                  if pristine == os.path.join(CACHE, "pristine") else
-                                  str(os.stat(os.path.join(pristine, "Makefile")).st_mtime))
-    marker = os.path.join(tree, ".git", "mhp-pristine-id")
-    fresh = not os.path.exists(marker) or open(marker).read() != source_id
-    if fresh:
-        shutil.rmtree(tree, ignore_errors=True)
-        # Hard links: git replaces the files it changes (unlink, create), as prepare-tree.sh
-        # relies on.
-        steps = [["cp", "-al", pristine, tree], ["git", "init", "-q"], ["git", "add", "-A", "-f"],
-                 ["git", "commit", "-q", "-m", "pristine"], ["git", "tag", "pristine"]]
-    else:
-        steps = [["git", "am", "--abort"], ["git", "reset", "-q", "--hard", "pristine"],
-                 ["git", "clean", "-q", "-f", "-d", "-x"]]
-    for cmd in steps:
-        r = sh(cmd, cwd=tree if cmd[0] == "git" else None, env=env)
-        if cmd[1] != "am" and not case.check(r.returncode == 0, f"pristine repository "
-                                             f"({'new' if fresh else 'reset'}): {' '.join(cmd)}",
-                                             r.stdout + r.stderr):
-            return
-    if fresh:
-        with open(marker, "w") as f:
-            f.write(source_id)
-    files = int(sh(["git", "ls-files"], cwd=tree).stdout.count("\n"))
-    case.check(files > 50000, f"the repository holds the whole tree ({files} files)")
-    r = sh(["git", "am", "-q", *patches], cwd=tree, env=env)
-    if not case.check(r.returncode == 0, f"git am of the {len(patches)} patches",
-                      r.stdout[-3000:] + r.stderr[-3000:]):
-        sh(["git", "am", "--abort"], cwd=tree, env=env)
+    tree = pristine_repo(case, "series-am", patches)
+    if tree is None:
         return
     log = sh(["git", "log", "--format=%s", "HEAD~%d..HEAD" % len(patches)], cwd=tree).stdout
     case.eq(len(log.splitlines()), len(patches), "one commit per patch")
@@ -163,3 +180,61 @@ def series_git_am(case):
             case.check(same and all(same), "b4's patches carry the same diffs as ours")
     finally:
         sh(["git", "checkout", "-q", "mhp-rust"], cwd=base)
+
+
+def project_commit():
+    r = sh(["git", "-C", TOP, "rev-parse", "HEAD"])
+    return r.stdout.strip() if r.returncode == 0 else "unknown"
+
+
+# Built at each step: the whole kernel and its modules, with the configuration of the
+# rust-mod variant (the driver built in, the policy a module: both sides of its exports).
+BISECT_CONFIG = "rust-mod"
+BISECT_TARGETS = ("vmlinux", "modules")
+
+
+@test()
+def series_bisect(case):
+    """Every commit of the posted series builds (vmlinux and modules, the rust-mod
+    configuration, no warning), so that git bisect can stop anywhere in it. `make bisect`
+    (BISECT=all) builds every commit; `make test` builds one that changes from commit to
+    commit of this repository (chosen from its id, printed); the last commit is the prepared
+    tree every variant is built from."""
+    out = os.path.join(CACHE, "series-bisect-out")
+    r = sh([f"{TOP}/tools/build/series.py"], env=dict(os.environ, SERIES_OUT=out))
+    if not case.check(r.returncode == 0, "tools/build/series.py exits 0", r.stdout + r.stderr):
+        return
+    patches = sorted(glob.glob(f"{out}/patches/0*.patch"))[1:]
+    tree = pristine_repo(case, "series-bisect", patches)
+    if tree is None:
+        return
+    commits = sh(["git", "rev-list", "--reverse", "pristine..series"], cwd=tree).stdout.split()
+    case.eq(len(commits), len(patches), "one commit per patch")
+    if os.environ.get("BISECT") == "all":
+        steps = list(range(len(commits)))
+    else:
+        commit = project_commit()
+        steps = [int(hashlib.sha256(commit.encode()).hexdigest(), 16) % (len(commits) - 1)]
+        print(f"# series_bisect: commit {commit[:12]} builds step {steps[0] + 1} of "
+              f"{len(commits)} (BISECT=all: every step)", flush=True)
+    cfg = os.path.join(CACHE, f"build-{BISECT_CONFIG}", ".config")
+    if not case.check(os.path.exists(cfg), f"the {BISECT_CONFIG} variant is configured", cfg):
+        return
+    build = os.path.join(CACHE, "build-bisect")
+    os.makedirs(build, exist_ok=True)
+    for k in steps:
+        subject = sh(["git", "log", "-1", "--format=%s", commits[k]], cwd=tree).stdout.strip()
+        what = f"{k + 1}/{len(commits)} '{subject}'"
+        r = sh(["git", "checkout", "-q", commits[k]], cwd=tree)
+        if not case.check(r.returncode == 0, f"checkout of {what}", r.stderr):
+            return
+        # The variant's configuration at every step: olddefconfig drops what this step's
+        # Kconfig does not know yet, the copy brings it back for the next.
+        shutil.copy(cfg, os.path.join(build, ".config"))
+        start = time.monotonic()
+        rc, log = kmake_in(tree, build, "olddefconfig", *BISECT_TARGETS)
+        warnings = [line for line in log.splitlines() if re.search(r"\bwarning\b", line)]
+        case.check(rc == 0, f"step {what} builds", log[-3000:])
+        case.check(not warnings, f"step {what}: no warning", "\n".join(warnings[:40]))
+        case.note(f"step {k + 1}: {time.monotonic() - start:.0f} s")
+    sh(["git", "checkout", "-q", "series"], cwd=tree)

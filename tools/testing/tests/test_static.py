@@ -7,7 +7,7 @@ import re
 import shutil
 import subprocess
 
-from kbuild import BUILD_LOCK, CACHE, SRC, TOP, kmake, ours, rust_files, tree_paths
+from kbuild import CACHE, SRC, TOP, kmake, kmake_in, ours, rust_files, tree_paths
 from ktap import test
 
 
@@ -154,14 +154,6 @@ def _check_tree(case, name, variant, srctree, disable_rust=False):
     return out
 
 
-def _kmake_in(srctree, out, *args):
-    cmd = ["bash", "-c", f'. {TOP}/tools/build/toolchain.sh; '
-           f'make -s -C {srctree} O={out} "${{KMAKE_ARGS[@]}}" -j$(nproc) "$@"', "make", *args]
-    with BUILD_LOCK:
-        r = subprocess.run(cmd, capture_output=True, text=True)
-    return r.returncode, r.stdout + r.stderr
-
-
 def _rebuild(out, objs):
     for o in objs:
         for f in glob.glob(os.path.join(out, o)):
@@ -194,9 +186,26 @@ exec sparse "$@"
 """
 
 
+RUSTC_AT = re.compile(r"^\s*--> (\S+?):\d+:\d+$", re.M)
+
+
+def _rustc_warnings(log, srctree):
+    """{(file relative to srctree, first line)} of a build log's rustc diagnostics."""
+    out = set()
+    for block in re.split(r"\n(?=warning|error)", log):
+        at = RUSTC_AT.search(block)
+        if block.startswith(("warning", "error")) and at:
+            f = at.group(1)
+            for prefix in (srctree + "/", "./"):
+                if f.startswith(prefix):
+                    f = f[len(prefix):]
+            out.add((f, block.splitlines()[0]))
+    return out
+
+
 def _w1_sparse_build(case, srctree, out, objs, built, targets, what):
-    """A W=1 C=1 build of `targets` in `out` after removing `objs`: (diagnostics, rustc
-    warnings about the project's files, files sparse checked)."""
+    """A W=1 C=1 build of `targets` in `out` after removing `objs`: (C diagnostics, rustc
+    diagnostics, files sparse checked)."""
     _rebuild(out, objs)
     wrapper = os.path.join(CACHE, "sparse-logged")
     with open(wrapper, "w") as f:
@@ -206,7 +215,7 @@ def _w1_sparse_build(case, srctree, out, objs, built, targets, what):
     if os.path.exists(slog):
         os.remove(slog)
     os.environ["SPARSE_LOG"] = slog
-    rc, log = _kmake_in(srctree, out, "W=1", "C=1", f"CHECK={wrapper}", "olddefconfig", *targets)
+    rc, log = kmake_in(srctree, out, "W=1", "C=1", f"CHECK={wrapper}", "olddefconfig", *targets)
     case.check(rc == 0, f"W=1 C=1 build of {', '.join(targets[1:])} ({what})", log[-3000:])
     with open(os.path.join(CACHE, f"w1-sparse.{os.path.basename(out)}.log"), "w") as f:
         f.write(log)
@@ -216,7 +225,7 @@ def _w1_sparse_build(case, srctree, out, objs, built, targets, what):
     if os.path.exists(slog):
         for line in open(slog):
             checked.add(line.strip().replace(srctree + "/", ""))
-    return _diagnostics(log, srctree), ours(log), checked
+    return _diagnostics(log, srctree), _rustc_warnings(log, srctree), checked
 
 
 @test()
@@ -229,7 +238,7 @@ def w1_sparse(case):
     if not case.check(r.returncode == 0, "the tree is prepared", r.stdout + r.stderr):
         return
     own, patched = _project_files()
-    found, rust_warnings, checked = set(), [], set()
+    found, rust_found, checked = set(), set(), set()
     # The Rust driver's configuration: the kernel crate, the helpers, the driver and its glue,
     # core mm with the Rust policy; then the C driver's (RUST off: memory.c does not need it).
     for name, variant, objs, built, targets, no_rust in (
@@ -240,7 +249,7 @@ def w1_sparse(case):
         if out is None:
             return
         d, w, c = _w1_sparse_build(case, SRC, out, objs, built, targets, f"{variant} config")
-        found, rust_warnings, checked = found | d, rust_warnings + w, checked | c
+        found, rust_found, checked = found | d, rust_found | w, checked | c
     want = {"drivers/base/memory_rust/memory_glue.c", "drivers/base/memory_rust/memory_trace.c",
             "rust/helpers/helpers.c", "mm/memory_hotplug.c", "drivers/base/memory.c"}
     case.check(want <= checked, f"sparse checked {', '.join(sorted(want))}",
@@ -268,8 +277,26 @@ def w1_sparse(case):
     bad = sorted(f"{f}: {m}" for f, m in mine - set(accepted if upstream else []))
     case.check(not bad, f"no other W=1 or sparse diagnostic in the project's {len(own)} files",
                "\n".join(bad))
-    case.check(not rust_warnings, "no rustc warning in the project's Rust files",
-               "\n".join(rust_warnings)[-4000:])
+    rust_own = sorted(f"{f}: {m}" for f, m in rust_found if f in own)
+    case.check(not rust_own, "no rustc warning in the project's Rust files", "\n".join(rust_own))
+    # rustc's W=1 lints on the upstream Rust files the patches change (the kernel crate's
+    # lib.rs, error.rs, the module! macro, ...): none beyond the pristine kernel crate's,
+    # built with the same configuration and flags.
+    rust_patched = {d for d in rust_found if d[0] in patched}
+    pristine = os.environ.get("KSRC") or os.path.join(CACHE, "pristine")
+    rs_patched = sorted(f for f in patched if f.endswith(".rs"))
+    case.check(rs_patched, "the patches change upstream Rust files", "")
+    if rust_patched:
+        out = _check_tree(case, "check-pristine-rust", "rust", pristine)
+        if out is None:
+            return
+        rust_before = _w1_sparse_build(case, pristine, out, ("rust/kernel.o",),
+                                       ("rust/kernel.o",), ("prepare", "rust/"),
+                                       "pristine tree, rust config")[1]
+        rust_patched -= rust_before
+    case.check(not rust_patched, f"no rustc W=1 diagnostic in the {len(rs_patched)} upstream "
+               "Rust files the patches change beyond the pristine kernel crate's",
+               "\n".join(f"{f}: {m}" for f, m in sorted(rust_patched)))
     # The same files of the pristine tree, same configuration (the C driver's, RUST off).
     pristine = os.environ.get("KSRC") or os.path.join(CACHE, "pristine")
     out = _check_tree(case, "check-pristine", "c", pristine, True)

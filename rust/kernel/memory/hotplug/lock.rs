@@ -3,6 +3,31 @@
 //! The two locks of memory hotplug, as guards and proofs: `device_hotplug_lock` (outermost) and
 //! `mem_hotplug_lock` (innermost).
 //!
+//! # Lock order
+//!
+//! Outermost first; a lock is only taken while holding locks above it, never below it:
+//!
+//! 1. `device_hotplug_lock` ([`DeviceHotplugGuard`]): adding and removing memory, writes of
+//!    `state`, `online`, `auto_online_blocks` and `probe` (with `lock_device_hotplug_sysfs()`,
+//!    which restarts the system call instead of waiting, as a removal holding the lock waits
+//!    for the sysfs file's readers), the Rust driver's reads of `valid_zones` of an offline
+//!    block (likewise) and its debugfs `policy` file. It proves that no memory is added or
+//!    removed: memmaps and altmaps stay.
+//! 2. The memory block's device lock, taken by the driver core around `online`/`offline`.
+//! 3. `cpus_read_lock()`, then `mem_hotplug_lock` for write ([`MemHotplugGuard`], inside
+//!    `online_pages()`, `offline_pages()`, `add_memory()`, `remove_memory()`), or for read
+//!    (`get_online_mems()`, core mm's readers).
+//! 4. The memory notifier chain's rwsem, for read while the callbacks run (under 3 for every
+//!    event); callbacks may sleep but take none of the locks above.
+//! 5. Leaves, under any of the above and taking nothing else: the online policy's SRCU
+//!    read side (around a policy's decision; unregistering waits for its readers with none of
+//!    these locks held), the memory groups' spinlock, the memory block XArray's lock, the
+//!    driver's failure-log mutex.
+//!
+//! A module's registrations that it leaked are removed from the module notifier chain as the
+//! module goes ([`crate::module_going`]), with none of these locks held: that takes 4 for
+//! write, waits for the policy's readers, or waits for a debugfs file's readers.
+//!
 //! C headers: [`include/linux/device.h`](srctree/include/linux/device.h) (`lock_device_hotplug()`),
 //! [`include/linux/memory_hotplug.h`](srctree/include/linux/memory_hotplug.h)
 //! (`mem_hotplug_begin()`).

@@ -20,14 +20,21 @@
 //! assert_eq!(section::pfn_to_nr(pfn + section::PAGES), block * sections_per_block + 1);
 //! ```
 
+use super::DeviceHotplugLocked;
 use crate::bindings;
 
 /// Returns whether the section of `pfn` is online and in `ZONE_MOVABLE`, or `None` if it is
 /// not online (`pfn_to_online_page()`, `is_zone_movable_page()`).
-pub fn online_zone_is_movable(pfn: usize) -> Option<bool> {
+///
+/// `device_hotplug_lock` keeps the answer's page alive: memory is removed, and its memmap
+/// freed, only under that lock (`remove_memory()`, `offline_and_remove_memory()`), so a page
+/// `pfn_to_online_page()` found stays readable until the lock is released. Without it the
+/// section could be offlined and removed between the two calls.
+pub fn online_zone_is_movable(_lock: &DeviceHotplugLocked, pfn: usize) -> Option<bool> {
     // SAFETY: `pfn_to_online_page()` validates `pfn`.
     let page = unsafe { bindings::pfn_to_online_page(pfn) };
-    // SAFETY: A non-null result is an initialised page of an online section.
+    // SAFETY: A non-null result is an initialised page of an online section, whose memmap
+    // `device_hotplug_lock` (held, `_lock`) keeps from being freed.
     (!page.is_null()).then(|| unsafe { bindings::is_zone_movable_page(page) })
 }
 
