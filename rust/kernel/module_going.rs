@@ -15,11 +15,7 @@
 //! from becoming a use-after-free. Built-in code is never unloaded, so its watches never fire.
 
 use crate::{alloc::KBox, bindings, prelude::*, types::Opaque};
-use core::{
-    ffi::c_void,
-    ptr,
-    sync::atomic::{AtomicBool, Ordering},
-};
+use core::{ffi::c_void, ptr, sync::atomic::AtomicBool};
 
 /// How a [`Watch`] removes its registration.
 ///
@@ -36,6 +32,8 @@ pub type Purge = unsafe fn(*mut c_void);
 ///
 /// With `CONFIG_MODULES`, `nb` is registered on the module notifier chain with
 /// `Watch::going` from the moment [`Watch::new`] succeeded until the watch is dropped.
+// Without modules nothing goes: the fields are only read by the callback of a registered watch.
+#[cfg_attr(not(CONFIG_MODULES), allow(dead_code))]
 #[pin_data(PinnedDrop)]
 pub struct Watch {
     #[pin]
@@ -137,7 +135,7 @@ impl Watch {
             let module = data.cast::<bindings::module>();
             // SAFETY: The chain passes the going module, still loaded.
             if unsafe { Self::within(module, this.code) }
-                && !this.purged.swap(true, Ordering::AcqRel)
+                && !this.purged.swap(true, core::sync::atomic::Ordering::AcqRel)
             {
                 // SAFETY: A module's name is a NUL-terminated array.
                 let name = unsafe { CStr::from_char_ptr((*module).name.as_ptr()) };
