@@ -152,7 +152,7 @@ PLUGS = 12
 def auto_online_race(case, variant):
     """DIMMs plugged while auto_online_blocks flips between offline and online_movable:
     each DIMM's blocks are all offline or all online Movable, never in a kernel zone
-    (core mm read the online type once per plug only with patch 0009)."""
+    (core mm read the online type once per plug only with patch 0004)."""
     with VM(variant, slots=2, append="memhp_default_state=online_movable") as vm:
         base = blocks(vm)
         bsize = block_size(vm)
