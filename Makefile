@@ -12,6 +12,7 @@
 #   make matrix            build the Rust code with each option of the config matrix off
 #   make test-only T='notifier*'    run tests on the kernels already built
 #   make test-debug        build the debug variant (lockdep, KASAN, kmemleak) and run its tests
+#   make test-kcsan        build c-kcsan and rust-kcsan (KCSAN) and run the concurrency tests on them
 #   make fuzz SEED=n WRITES=n VARIANTS=c,rust   the seeded sysfs fuzzer on built kernels
 #   make stress DURATION=s VARIANTS=debug     concurrent stress on built kernels
 #   make kunit             the KUnit suites with kunit.py and drivers/base/memory_rust/.kunitconfig
@@ -31,7 +32,7 @@ export MHP_CACHE
 
 TESTS := tools/testing/tests/run.py $(foreach t,$(T),-k '$(t)')
 
-.PHONY: all deps tree kernel demo test test-only test-debug fuzz stress check matrix vm clean help \
+.PHONY: all deps tree kernel demo test test-only test-debug test-kcsan fuzz stress check matrix vm clean help \
 	kunit docs series bisect
 
 all: help
@@ -77,6 +78,20 @@ test-only:
 test-debug: deps
 	@tools/build/build-kernel.sh debug
 	@FAULTS_FULL=1 $(TESTS) --variants debug
+
+# KCSAN (configs/kcsan.config) on c and rust: the stress test, the fuzzer and the notifier
+# paths; a data race in the project's code fails the test (vm.py: kcsan_reports()), the
+# others (upstream's) are listed from $(MHP_CACHE)/kcsan-reports.txt at the end.
+KCSAN_TESTS := stress,sysfs_fuzz,notifier_sequences,notifier_paths_*
+test-kcsan: deps
+	@tools/build/build-kernel.sh rust-kcsan
+	@tools/build/build-kernel.sh c-kcsan
+	@rm -f $(MHP_CACHE)/kcsan-reports.txt
+	@$(TESTS) --variants c-kcsan,rust-kcsan --only c-kcsan=$(KCSAN_TESTS) \
+		--only rust-kcsan=$(KCSAN_TESTS); rc=$$?; \
+	echo "# KCSAN reports (variant, ours/upstream, where):"; \
+	grep -v '^    ' $(MHP_CACHE)/kcsan-reports.txt 2>/dev/null | sort | uniq -c | sed 's/^/# /'; \
+	exit $$rc
 
 SEED ?= 1
 WRITES ?= 10000

@@ -97,7 +97,7 @@ def _save(name, variant, transcript):
 
 def run_unit(name, fn, variant):
     """Run one unit: the test without variants (`variant` None) or its run on one variant.
-    Returns (results, transcript or None if it raised, start, end)."""
+    Returns (results, notes, transcript or None if it raised, start, end)."""
     case = Case(name)
     case.prefix = "" if variant is None else f"[{variant}] "
     transcript = None
@@ -112,7 +112,7 @@ def run_unit(name, fn, variant):
     except Exception:
         transcript = None
         case.fail("completes without an exception", traceback.format_exc())
-    return case.results, transcript, start, time.time()
+    return case.results, case.notes, transcript, start, time.time()
 
 
 def finish_case(name, variants, compare, units):
@@ -121,8 +121,9 @@ def finish_case(name, variants, compare, units):
     case = Case(name)
     transcripts = {}
     for v in (variants if variants is not None else [None]):
-        results, transcript, _, _ = units[v]
+        results, notes, transcript, _, _ = units[v]
         case.results += results
+        case.notes += notes
         if v is not None and transcript is not None and transcript[0] is not None:
             transcripts[v] = transcript[0]
     compared = [v for v in variants if compare is True or v in compare] if compare else []
@@ -189,7 +190,7 @@ def main(directory, patterns, variants, list_only=False, only=None):
             case = finish_case(name, vs, compare, units)
             if not case.results:
                 case.fail("made at least one check")
-            seconds = (max(u[3] for u in units.values()) - min(u[2] for u in units.values())
+            seconds = (max(u[4] for u in units.values()) - min(u[3] for u in units.values())
                        if units else 0)
             _print_case(case, printed + 1, seconds)
             counts["passed" if case.ok else "failed"] += 1

@@ -19,8 +19,8 @@ from ktap import test
 from vm import MiB, VM
 
 SEED = int(os.environ.get("FUZZ_SEED", "1"))
-WRITES = {"c": 2000, "rust": 2000, "debug": 10000}
-COMPARED = ("c", "rust")
+WRITES = {"c": 2000, "rust": 2000, "debug": 10000, "c-kcsan": 2000, "rust-kcsan": 2000}
+COMPARED = ("c", "rust", "c-kcsan", "rust-kcsan")
 if "FUZZ_WRITES" in os.environ:
     WRITES = {v: int(os.environ["FUZZ_WRITES"]) for v in WRITES}
     COMPARED = True
@@ -46,7 +46,7 @@ RESET = ("P=/sys/module/memory_hotplug/parameters; echo contig-zones > $P/online
          "echo offline > $M/auto_online_blocks")
 
 
-@test(variants=("c", "rust", "debug"), compare=COMPARED)
+@test(variants=("c", "rust", "debug", "c-kcsan", "rust-kcsan"), compare=COMPARED)
 def sysfs_fuzz(case, variant):
     """Seeded writes to every writable memory hotplug file: C's errno for each, same state."""
     writes = WRITES[variant]

@@ -108,7 +108,7 @@ def scenarios(blk):
     ]
 
 
-@test(variants=("c", "rust", "debug"), compare=True)
+@test(variants=("c", "rust", "debug", "c-kcsan", "rust-kcsan"), compare=True)
 def notifier_sequences(case, variant):
     """Event order, chain truncation, vetoes and payloads for online/offline."""
     t = []

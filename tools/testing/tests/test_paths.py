@@ -44,7 +44,7 @@ def _wait_log(vm, text, timeout=120):
         time.sleep(0.5)
 
 
-@test(variants=("c", "rust"), compare=True)
+@test(variants=("c", "rust", "c-kcsan", "rust-kcsan"), compare=True)
 def notifier_paths_acpi(case, variant):
     """Auto-online at plug, eject, their vetoes, probe, NOTIFY_BAD at MEM_ONLINE."""
     t = []
@@ -119,7 +119,7 @@ def notifier_paths_acpi(case, variant):
     return "\n".join(t) + "\n"
 
 
-@test(variants=("c", "rust"), compare=True)
+@test(variants=("c", "rust", "c-kcsan", "rust-kcsan"), compare=True)
 def notifier_paths_memmap(case, variant):
     """memmap_on_memory blocks: a vetoed online, an online and an offline."""
     t = []
@@ -146,7 +146,7 @@ def notifier_paths_memmap(case, variant):
     return "\n".join(t) + "\n"
 
 
-@test(variants=("c", "rust"), compare=True)
+@test(variants=("c", "rust", "c-kcsan", "rust-kcsan"), compare=True)
 def notifier_paths_virtio_mem(case, variant):
     """virtio-mem grows and shrinks; a veto holds a shrink back until it is gone."""
     t = []

@@ -1,8 +1,8 @@
 # SPDX-License-Identifier: GPL-2.0
 """Concurrent stress: everything a user and the host can do to memory hotplug, at once.
 
-In the guest, loops run in parallel for STRESS_DURATION seconds (default: 120 on debug,
-30 on rust): online
+In the guest, loops run in parallel for STRESS_DURATION seconds (default: 120 on debug and the
+kcsan variants, 30 on rust): online
 and offline of a DIMM's blocks, readers of every memory sysfs file, writes of the
 policy's parameters and of auto_online_blocks, and (where the policy is a module)
 modprobe/rmmod of memory_hotplug with parameters. Meanwhile the host plugs and ejects
@@ -21,7 +21,7 @@ from vm import GiB, MiB, VM, VMError
 
 # Seconds of stress: STRESS_DURATION, else 2 minutes on debug (the checkers are what
 # finds bugs here) and 30 s on rust.
-DURATIONS = {"debug": 120, "rust": 30}
+DURATIONS = {"debug": 120, "rust": 30, "c-kcsan": 120, "rust-kcsan": 120}
 
 
 def _duration(variant):
@@ -65,7 +65,7 @@ def _settle(vm, base, timeout=300):
         time.sleep(1)
 
 
-@test(variants=("rust", "debug"))
+@test(variants=("rust", "debug", "c-kcsan", "rust-kcsan"))
 def stress(case, variant):
     """Parallel onlines/offlines, readers, parameter writes, module load/unload, DIMM
     plug/eject and virtio-mem resizes: no splat, memory and devices consistent after."""

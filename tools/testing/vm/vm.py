@@ -23,6 +23,7 @@ import argparse
 import base64
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -127,8 +128,18 @@ class VM:
         self.start()
         return self
 
+    # Every KCSAN report of the kcsan variants' guests, appended: `make test-kcsan` sums them.
+    KCSAN_LOG = os.path.join(CACHE, "kcsan-reports.txt")
+
     def __exit__(self, exc_type, *exc):
         splats = self.leaks() + self.splats() if exc_type is None else []
+        reports = self.kcsan_reports() if self.proc else []
+        if reports:
+            with open(self.KCSAN_LOG, "a") as f:
+                for header, mine, text in reports:
+                    f.write(f"{self.variant} {'ours' if mine else 'upstream'} "
+                            f"{re.sub(r'^.*BUG: KCSAN: ', '', header)}\n")
+                    f.write("".join(f"    {line}\n" for line in text.splitlines()))
         self.stop()
         if splats:
             raise VMError("the kernel reported problems:\n" + "\n".join(splats))
@@ -160,10 +171,39 @@ class VM:
         return [f"kmemleak: {line}" for line in r.out.splitlines()][:60]
 
     def splats(self):
-        """Lines of the kernel log so far that report a bug (WARN, BUG, lockdep, KASAN...)."""
+        """Lines of the kernel log so far that report a bug (WARN, BUG, lockdep, KASAN...);
+        of KCSAN's data-race reports, those about the code the project changes or calls
+        (kcsan_reports())."""
+        ours = [header for header, mine, _ in self.kcsan_reports() if mine]
         return [line for line in self.console().splitlines()
-                if any(p in line for p in self.SPLATS)
-                and not any(a in line for a in self.allowed)]
+                if any(p in line for p in self.SPLATS) and "BUG: KCSAN:" not in line
+                and not any(a in line for a in self.allowed)] + ours
+
+    # A stack frame of the code the project changes or calls, in a KCSAN report: the Rust
+    # driver and the kernel crate (every Rust symbol), memory.c and its glue, core mm's
+    # memory hotplug, node devices, the notifier chain, the drivers that add memory.
+    KCSAN_OURS = re.compile(
+        r"^\s*(?:\[[\s\d.]+\]\s*)?(?:_R\w+|\w*memory_block\w*|memory_\w+|\w*mem_hotplug\w*|"
+        r"\w*memory_hotplug\w*|\w*_memory|\w*_memory_\w+|online_pages\w*|offline_pages\w*|"
+        r"\w*zone_for_pfn\w*|auto_movable\w*|\w*memory_group\w*|mhp_\w+|\w*node_dev\w*|"
+        r"\w*notifier_call_chain\w*|virtio_mem\w*|acpi_memory\w*|dev_dax_kmem\w*|"
+        r"device_online|device_offline|\w*_online_type\w*)\+")
+
+    def kcsan_reports(self):
+        """KCSAN's reports in the kernel log: [(its `BUG: KCSAN: ...` line, whether a frame of
+        either stack is of the project's code (KCSAN_OURS), the whole report)]. Upstream's
+        own data races elsewhere are not this project's to fix: tests count them."""
+        out, block = [], None
+        for line in self.console().splitlines():
+            if "BUG: KCSAN:" in line:
+                block = [line]
+            elif block is not None:
+                block.append(line)
+                if "==================" in line:
+                    out.append((block[0], any(self.KCSAN_OURS.match(l) for l in block[1:]),
+                                "\n".join(block)))
+                    block = None
+        return out
 
     def command_line(self):
         # no_timer_check: on a loaded host, the emulated IO-APIC timer check can fail and panic
