@@ -398,6 +398,13 @@ impl MemoryBlocks {
             }
             BlockAttr::Removable => writeln!(buf, "{}", i32::from(cfg!(CONFIG_MEMORY_HOTREMOVE)))?,
             BlockAttr::ValidZones => {
+                // An offline block's answer reads the memmap of other blocks, which a removal
+                // would free: unlike C, under `device_hotplug_lock` (a busy lock restarts the
+                // read, as it restarts C's writes of `state`), where the state cannot change.
+                let lock = match mem.state() {
+                    BlockState::Online => None,
+                    _ => Some(DeviceHotplugGuard::lock_sysfs()?),
+                };
                 // An online block shows its zone; `none` if it spans several zones or nodes
                 // (and cannot be offlined).
                 if mem.state() == BlockState::Online {
@@ -408,10 +415,11 @@ impl MemoryBlocks {
                     return Ok(());
                 }
                 // An offline block shows the zone a plain online would choose now, then the
-                // other zones it may be onlined to. Unlike C, under `device_hotplug_lock` (a
-                // busy lock restarts the read, as it restarts C's writes of `state`): the
-                // policy reads the memmap of other blocks, which a removal would free.
-                let lock = DeviceHotplugGuard::lock_sysfs()?;
+                // other zones it may be onlined to.
+                let lock = match lock {
+                    Some(lock) => lock,
+                    None => DeviceHotplugGuard::lock_sysfs()?,
+                };
                 let range = mem.pfn_range();
                 let default = policy::zone_for_pfn_range(
                     &lock,

@@ -104,33 +104,55 @@ unsafe fn write_data<T: FileOps>(data: *const c_void, buf: &[u8]) -> Result {
 ///
 /// # Invariants
 ///
-/// `dentry` is the value `debugfs_create_file()` returned for this object (a file only this
-/// object and `_watch` remove, or an error pointer), created with `FOPS` and a pointer to
-/// `*erased` as its private data; `_erased.data` points to the `T` in `_data`.
+/// `entry.dentry` is the value `debugfs_create_file()` returned for this object (a file, or an
+/// error pointer), created with `FOPS` and a pointer to `*erased` as its private data;
+/// `_erased.data` points to the `T` in `_data`. `entry` is released once: by `drop`, or by
+/// `_watch` if the file was leaked and its module goes.
 pub struct File<T: FileOps> {
-    dentry: *mut bindings::dentry,
-    // Dropped after `drop` removed the file.
+    entry: KBox<Entry>,
+    // Dropped after `drop` released `entry`.
     _watch: Pin<KBox<Watch>>,
     // Only used through the dentry's private data.
     _erased: KBox<Erased>,
     // Kept alive for `_erased.data`.
     _data: Arc<T>,
-    _parent: Arc<Dir>,
 }
 
-/// The [`Purge`](crate::module_going::Purge) of a leaked [`File`]: `ctx` is its dentry.
+/// What removing a [`File`] releases: its dentry and its reference to its directory.
+struct Entry {
+    dentry: *mut bindings::dentry,
+    /// From `Arc::into_raw`: the directory is removed after its last file.
+    parent: *const Dir,
+}
+
+impl Entry {
+    /// Removes the file, then drops the directory's reference.
+    ///
+    /// # Safety
+    ///
+    /// Called once per entry.
+    unsafe fn release(&self) {
+        // SAFETY: The dentry is this entry's (or an error pointer), removed once (safety
+        // requirements). `debugfs_remove()` waits for running callbacks and makes later ones
+        // fail with `EIO`.
+        unsafe { bindings::debugfs_remove(self.dentry) };
+        // SAFETY: `parent` came from `Arc::into_raw` and is given back once.
+        drop(unsafe { Arc::from_raw(self.parent) });
+    }
+}
+
+/// The [`Purge`](crate::module_going::Purge) of a leaked [`File`]: `ctx` is its [`Entry`].
 ///
 /// # Safety
 ///
-/// `ctx` must be the dentry of a leaked [`File`] (or an error pointer).
-unsafe fn remove_leaked(ctx: *mut c_void) {
-    // SAFETY: The file was leaked, so nothing else removes its dentry; `debugfs_remove()` waits
-    // for running callbacks and makes later ones fail.
-    unsafe { bindings::debugfs_remove(ctx.cast()) };
+/// `ctx` must be the entry of a leaked [`File`], not released yet.
+unsafe fn release_leaked(ctx: *mut c_void) {
+    // SAFETY: The file was leaked, so its entry is alive and `drop` never releases it.
+    unsafe { (*ctx.cast::<Entry>()).release() };
 }
 
 // SAFETY: The dentry is only passed to debugfs functions, which may be called from any thread;
-// `Erased` only points into `_data`, which is `Send + Sync`.
+// `Erased` only points into `_data`, which is `Send + Sync`; the directory is `Send + Sync`.
 unsafe impl<T: FileOps> Send for File<T> {}
 
 // SAFETY: `File` has no methods that mutate it through a shared reference, and `T: Sync`.
@@ -151,10 +173,17 @@ impl<T: FileOps> File<T> {
             },
             GFP_KERNEL,
         )?;
+        let mut entry = KBox::new(
+            Entry {
+                dentry: ptr::null_mut(),
+                parent: ptr::null(),
+            },
+            GFP_KERNEL,
+        )?;
         // SAFETY: `name` is a valid NUL-terminated string, `parent.0` is a directory dentry or
         // an error pointer (type invariant of `Dir`), and `FOPS` is static. The private data,
-        // `*erased`, outlives the file: `Drop` removes the file before freeing it.
-        let dentry = unsafe {
+        // `*erased`, outlives the file: the entry is released before it is freed.
+        entry.dentry = unsafe {
             bindings::debugfs_create_file(
                 name.as_char_ptr(),
                 mode,
@@ -163,36 +192,36 @@ impl<T: FileOps> File<T> {
                 &FOPS.0,
             )
         };
+        entry.parent = Arc::into_raw(parent.clone());
         let show: unsafe fn(*const c_void, &mut SeqFile) -> Result = show_data::<T>;
-        // SAFETY: `remove_leaked(dentry)` removes the file, which only `drop` removes otherwise,
-        // before the watch is dropped (a field, after `drop`).
-        let watch =
-            unsafe { Watch::new(show as usize, "debugfs file", dentry.cast(), remove_leaked) };
+        let ctx = ptr::from_ref::<Entry>(&entry).cast_mut().cast();
+        // SAFETY: `release_leaked(ctx)` releases the entry, which only `drop` releases
+        // otherwise, before the watch is dropped (a field, after `drop`).
+        let watch = unsafe { Watch::new(show as usize, "debugfs file", ctx, release_leaked) };
         let watch = match watch {
             Ok(watch) => watch,
             Err(e) => {
-                // SAFETY: The file was created above and is not used any more.
-                unsafe { bindings::debugfs_remove(dentry) };
+                // SAFETY: Not released yet, and not used any more.
+                unsafe { entry.release() };
                 return Err(e);
             }
         };
-        // INVARIANT: `dentry` was just created with `FOPS` and `*erased`, which points to `*data`.
+        // INVARIANT: `entry.dentry` was just created with `FOPS` and `*erased`, which points to
+        // `*data`.
         Ok(Self {
-            dentry,
+            entry,
             _watch: watch,
             _erased: erased,
             _data: data,
-            _parent: parent.clone(),
         })
     }
 }
 
 impl<T: FileOps> Drop for File<T> {
     fn drop(&mut self) {
-        // SAFETY: By the type invariants the dentry is ours to remove (or an error pointer).
-        // `debugfs_remove()` waits for running callbacks and makes later ones fail with `EIO`,
-        // so nothing uses `_erased` or `_data` once it returns and the fields are dropped.
-        unsafe { bindings::debugfs_remove(self.dentry) };
+        // SAFETY: By the type invariants the entry is released only here (the file was not
+        // leaked); nothing uses `_erased` or `_data` once the file is removed.
+        unsafe { self.entry.release() };
     }
 }
 

@@ -12,7 +12,14 @@
 //! with each registration, removes it when the module that holds its code goes
 //! (`MODULE_STATE_GOING`: after the module's exit function, while its code and data are still
 //! there), and warns, naming the module: the leak is the module's bug, the removal keeps it
-//! from becoming a use-after-free. Built-in code is never unloaded, so its watches never fire.
+//! from becoming a use-after-free. The watch runs first among the module notifiers
+//! (`INT_MAX`), before kprobes, jump labels, tracepoints and static calls let go of the
+//! module's code. Built-in code is never unloaded: a registration made by it gets no watch.
+//!
+//! A watch is a module notifier: making and dropping a registration in a module takes the
+//! module notifier chain's lock for write, so a module must not do it where that cannot wait
+//! for a module being loaded (e.g. holding `cpus_read_lock()`, as memory notifier callbacks
+//! do: a module's `MODULE_STATE_COMING` notifiers take it).
 
 use crate::{alloc::KBox, bindings, prelude::*, types::Opaque};
 use core::{ffi::c_void, ptr, sync::atomic::AtomicBool};
@@ -30,8 +37,8 @@ pub type Purge = unsafe fn(*mut c_void);
 ///
 /// # Invariants
 ///
-/// With `CONFIG_MODULES`, `nb` is registered on the module notifier chain with
-/// `Watch::going` from the moment [`Watch::new`] succeeded until the watch is dropped.
+/// If `registered`, `nb` is registered on the module notifier chain with `Watch::going` from
+/// the moment [`Watch::new`] succeeded until the watch is dropped.
 // Without modules nothing goes: the fields are only read by the callback of a registered watch.
 #[cfg_attr(not(CONFIG_MODULES), allow(dead_code))]
 #[pin_data(PinnedDrop)]
@@ -46,6 +53,8 @@ pub struct Watch {
     purge: Purge,
     /// Set once `purge` ran: a module loaded later at the same address must not purge again.
     purged: AtomicBool,
+    /// Whether `code` is module text, so that `nb` is registered.
+    registered: bool,
 }
 
 // SAFETY: `ctx` is only passed to `purge`, whose contract allows any thread (a module's
@@ -55,7 +64,8 @@ unsafe impl Send for Watch {}
 unsafe impl Sync for Watch {}
 
 impl Watch {
-    /// Watches a registration whose code is at `code`; `purge(ctx)` removes it.
+    /// Watches a registration whose code is at `code`; `purge(ctx)` removes it. If `code` is
+    /// not in a module, nothing is registered.
     ///
     /// # Safety
     ///
@@ -78,6 +88,13 @@ impl Watch {
                 ptr::addr_of_mut!((*slot).purge).write(purge);
                 ptr::addr_of_mut!((*slot).purged).write(AtomicBool::new(false));
             }
+            #[cfg(CONFIG_MODULES)]
+            // SAFETY: `is_module_text_address()` only looks the address up (under RCU-sched).
+            let registered = unsafe { bindings::is_module_text_address(code as _) };
+            #[cfg(not(CONFIG_MODULES))]
+            let registered = false;
+            // SAFETY: As above.
+            unsafe { ptr::addr_of_mut!((*slot).registered).write(registered) };
             // SAFETY: As above; `nb` is within `slot`.
             let nb = unsafe { Opaque::raw_get(ptr::addr_of!((*slot).nb)) };
             // SAFETY: `nb` is valid for writes.
@@ -85,13 +102,16 @@ impl Watch {
                 nb.write(bindings::notifier_block {
                     notifier_call: Some(Self::going),
                     next: ptr::null_mut(),
-                    priority: 0,
+                    // Before the notifiers that release the module's code.
+                    priority: i32::MAX,
                 })
             };
             #[cfg(CONFIG_MODULES)]
-            // SAFETY: `nb` is initialised and pinned; `drop` unregisters it.
-            crate::error::to_result(unsafe { bindings::register_module_notifier(nb) })?;
-            // INVARIANT: Registered above (with `CONFIG_MODULES`).
+            if registered {
+                // SAFETY: `nb` is initialised and pinned; `drop` unregisters it.
+                crate::error::to_result(unsafe { bindings::register_module_notifier(nb) })?;
+            }
+            // INVARIANT: Registered above if `registered`.
             Ok(())
         };
         // SAFETY: Every field is initialised on success; on failure nothing was registered and
@@ -160,11 +180,11 @@ impl Watch {
 impl PinnedDrop for Watch {
     fn drop(self: Pin<&mut Self>) {
         #[cfg(CONFIG_MODULES)]
-        // SAFETY: `nb` is registered (type invariant); unregistering waits for a running
-        // callback.
-        unsafe {
-            bindings::unregister_module_notifier(self.nb.get())
-        };
+        if self.registered {
+            // SAFETY: `nb` is registered (type invariant); unregistering waits for a running
+            // callback.
+            unsafe { bindings::unregister_module_notifier(self.nb.get()) };
+        }
         let _ = self;
     }
 }

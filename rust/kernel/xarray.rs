@@ -27,16 +27,15 @@ const XA_PRESENT: bindings::xa_mark_t = 8;
 /// reader that found a pointer to it in an RCU-protected structure may try to take a
 /// reference, which fails once the count has dropped to zero.
 ///
-/// An implementor whose RCU callback (the one that frees the object) is in a loadable module
-/// must wait for it (`rcu_barrier()`) before the module is unloaded.
-///
 /// # Safety
 ///
 /// `try_inc_ref` takes a new reference and returns `true` if and only if the count was not
 /// zero. Once the count drops to zero, the object's memory stays valid until an RCU grace
 /// period that starts after that has elapsed (e.g. it is freed with `call_rcu()`), so that
 /// `try_inc_ref` may be called on it from any RCU read-side critical section that found it
-/// before it was unpublished.
+/// before it was unpublished. An implementor whose RCU callback (the one that frees the
+/// object) is in a loadable module must wait for it (`rcu_barrier()`) before the module is
+/// unloaded.
 pub unsafe trait RcuRefCounted: AlwaysRefCounted {
     /// Takes a new reference unless the count is zero (`kref_get_unless_zero()`).
     fn try_inc_ref(&self) -> bool;

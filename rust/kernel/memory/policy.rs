@@ -98,8 +98,9 @@ pub trait OnlinePolicy: Send + Sync + 'static {
     ) -> Result<ZoneChoice>;
 
     /// Writes the policy's name and parameters, then what it decides with (e.g. its page
-    /// counts system-wide and per node), as lines. Called like
-    /// [`OnlinePolicy::zone_for_online`].
+    /// counts system-wide and per node), as lines. Called in process context (it may sleep),
+    /// inside an SRCU read-side critical section of the registration, without
+    /// `device_hotplug_lock`.
     fn show(&self, w: &mut dyn Write) -> fmt::Result;
 }
 

@@ -7,26 +7,30 @@
 //!
 //! Outermost first; a lock is only taken while holding locks above it, never below it:
 //!
+//! 0. Above everything: the active reference of the sysfs or debugfs file being read or
+//!    written (kernfs, debugfs), which removing the file waits for.
 //! 1. `device_hotplug_lock` ([`DeviceHotplugGuard`]): adding and removing memory, writes of
-//!    `state`, `online`, `auto_online_blocks` and `probe` (with `lock_device_hotplug_sysfs()`,
-//!    which restarts the system call instead of waiting, as a removal holding the lock waits
-//!    for the sysfs file's readers), the Rust driver's reads of `valid_zones` of an offline
-//!    block (likewise) and its debugfs `policy` file. It proves that no memory is added or
-//!    removed: memmaps and altmaps stay.
+//!    `state`, `online` and `probe` (with `lock_device_hotplug_sysfs()`, which restarts the
+//!    system call instead of waiting, as a removal holding the lock waits for the sysfs file's
+//!    readers), the Rust driver's reads of `valid_zones` of an offline block (likewise) and
+//!    its debugfs `policy` file. It proves that no System RAM is added or removed: memmaps
+//!    and altmaps stay. (`auto_online_blocks` takes no lock, as in C.)
 //! 2. The memory block's device lock, taken by the driver core around `online`/`offline`.
 //! 3. `cpus_read_lock()`, then `mem_hotplug_lock` for write ([`MemHotplugGuard`], inside
 //!    `online_pages()`, `offline_pages()`, `add_memory()`, `remove_memory()`), or for read
 //!    (`get_online_mems()`, core mm's readers).
 //! 4. The memory notifier chain's rwsem, for read while the callbacks run (under 3 for every
 //!    event); callbacks may sleep but take none of the locks above.
-//! 5. Leaves, under any of the above and taking nothing else: the online policy's SRCU
-//!    read side (around a policy's decision; unregistering waits for its readers with none of
-//!    these locks held), the memory groups' spinlock, the memory block XArray's lock, the
-//!    driver's failure-log mutex.
+//! 5. The online policy's SRCU read side, around a policy's decision (under 1) and its `show`
+//!    (under 0 only): a policy may take its own locks and the memory groups' spinlock there;
+//!    unregistering waits for its readers with none of these locks held.
+//! 6. Leaves, taking nothing else: the memory groups' spinlock, the memory block XArray's
+//!    lock, the driver's failure-log mutex.
 //!
-//! A module's registrations that it leaked are removed from the module notifier chain as the
-//! module goes ([`crate::module_going`]), with none of these locks held: that takes 4 for
-//! write, waits for the policy's readers, or waits for a debugfs file's readers.
+//! The module notifier chain's rwsem is taken for write when a module makes or drops a
+//! registration ([`crate::module_going`]), and for read while a going module's leaked
+//! registrations are removed, around taking 4 for write, waiting for the policy's readers
+//! (5) or for a debugfs file's readers (0): none of this nests inside 1-6.
 //!
 //! C headers: [`include/linux/device.h`](srctree/include/linux/device.h) (`lock_device_hotplug()`),
 //! [`include/linux/memory_hotplug.h`](srctree/include/linux/memory_hotplug.h)
@@ -79,13 +83,13 @@ impl DeviceHotplugGuard {
         }
     }
 
-    /// Takes `device_hotplug_lock` for a sysfs store (`lock_device_hotplug_sysfs()`).
+    /// Takes `device_hotplug_lock` for a sysfs store or show (`lock_device_hotplug_sysfs()`).
     ///
-    /// If the lock is busy this sleeps a little and fails with `ERESTARTNOINTR`: the store must
-    /// return that error, the kernel then restarts the write system call. This avoids the
+    /// If the lock is busy this sleeps a little and fails with `ERESTARTNOINTR`: the callback
+    /// must return that error, the kernel then restarts the system call. This avoids the
     /// deadlock with a thread that holds the lock and removes the sysfs file.
     pub fn lock_sysfs() -> Result<Self> {
-        // SAFETY: Called from a sysfs store, i.e. process context; released in `Drop`.
+        // SAFETY: Called from a sysfs callback, i.e. process context; released in `Drop`.
         to_result(unsafe { bindings::lock_device_hotplug_sysfs() })?;
         // INVARIANT: `lock_device_hotplug_sysfs()` succeeded, so the lock is held.
         Ok(Self {
