@@ -163,7 +163,10 @@ def cover_letter(grps, version):
             "C changes outside the new files are in the other patches; with "
             "CONFIG_MEMORY_HOTPLUG_RUST unset the kernel is built as before, except "
             "for the auto-online fix (mm/memory_hotplug: online hot-added blocks with "
-            "the online type read once), which applies to every configuration.")),
+            "the online type read once), which applies to every configuration. What the "
+            "driver needs comes first (error codes, the module! initcall level, the core "
+            "mm changes), then the kernel crate's abstractions, then the driver: every "
+            "commit builds, vmlinux and modules with the driver on (make bisect).")),
         "How to run the tests (README.md)\n================================\n\n"
         + plain(two[0]),
         "The host-side tests (tools/testing/tests/):\n\n" + test_modules(),
