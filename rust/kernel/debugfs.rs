@@ -106,12 +106,12 @@ unsafe fn write_data<T: FileOps>(data: *const c_void, buf: &[u8]) -> Result {
 ///
 /// `entry.dentry` is the value `debugfs_create_file()` returned for this object (a file, or an
 /// error pointer), created with `FOPS` and a pointer to `*erased` as its private data;
-/// `_erased.data` points to the `T` in `_data`. `entry` is released once: by `drop`, or by
-/// `_watch` if the file was leaked and its module goes.
+/// `_erased.data` points to the `T` in `_data`. `entry` is released once: by `drop` or by
+/// `watch`, whichever disarms the watch first (see [`Watch::disarm`]).
 pub struct File<T: FileOps> {
+    // Dropped (unregistered, after a purge that is running) before `entry` is freed.
+    watch: Pin<KBox<Watch>>,
     entry: KBox<Entry>,
-    // Dropped after `drop` released `entry`.
-    _watch: Pin<KBox<Watch>>,
     // Only used through the dentry's private data.
     _erased: KBox<Erased>,
     // Kept alive for `_erased.data`.
@@ -160,7 +160,12 @@ unsafe impl<T: FileOps> Sync for File<T> {}
 
 impl<T: FileOps> File<T> {
     /// Creates the file `name` with permissions `mode` in `parent`, backed by `data`.
+    /// `mode` holds permission bits only (`0o7777`), or it fails with `EINVAL`.
     pub fn new(parent: &Arc<Dir>, name: &CStr, mode: u16, data: Arc<T>) -> Result<Self> {
+        // debugfs BUG()s on a file type other than a regular file.
+        if mode & !0o7777 != 0 {
+            return Err(EINVAL);
+        }
         let erased = KBox::new(
             Erased {
                 data: ptr::from_ref::<T>(&data).cast(),
@@ -209,8 +214,8 @@ impl<T: FileOps> File<T> {
         // INVARIANT: `entry.dentry` was just created with `FOPS` and `*erased`, which points to
         // `*data`.
         Ok(Self {
+            watch,
             entry,
-            _watch: watch,
             _erased: erased,
             _data: data,
         })
@@ -219,9 +224,12 @@ impl<T: FileOps> File<T> {
 
 impl<T: FileOps> Drop for File<T> {
     fn drop(&mut self) {
-        // SAFETY: By the type invariants the entry is released only here (the file was not
-        // leaked); nothing uses `_erased` or `_data` once the file is removed.
-        unsafe { self.entry.release() };
+        // A module's file dropped while the module goes may have been purged already.
+        if self.watch.disarm() {
+            // SAFETY: Not released: the watch had not purged and will not (disarmed). Nothing
+            // uses `_erased` or `_data` once the file is removed.
+            unsafe { self.entry.release() };
+        }
     }
 }
 

@@ -119,6 +119,12 @@ impl Watch {
         KBox::pin_init(unsafe { init::pin_init_from_closure(init) }, GFP_KERNEL)
     }
 
+    /// Keeps the watch from purging from now on; returns whether it had not purged. A
+    /// registration that is dropped releases itself only if this returns `true`.
+    pub fn disarm(&self) -> bool {
+        !self.purged.swap(true, core::sync::atomic::Ordering::AcqRel)
+    }
+
     /// Returns whether `addr` is in the code or data of `module` (`within_module()`).
     ///
     /// # Safety
@@ -154,9 +160,7 @@ impl Watch {
             };
             let module = data.cast::<bindings::module>();
             // SAFETY: The chain passes the going module, still loaded.
-            if unsafe { Self::within(module, this.code) }
-                && !this.purged.swap(true, core::sync::atomic::Ordering::AcqRel)
-            {
+            if unsafe { Self::within(module, this.code) } && this.disarm() {
                 // SAFETY: A module's name is a NUL-terminated array.
                 let name = unsafe { CStr::from_char_ptr((*module).name.as_ptr()) };
                 pr_err!(
