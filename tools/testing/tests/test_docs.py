@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0
 """The admin guide in the kernel's documentation: `make SPHINXDIRS=admin-guide/mm htmldocs`.
 
-Documentation/memory-hotplug-rust.rst lands as Documentation/admin-guide/mm/, patch 0014 lists
+Documentation/memory-hotplug-rust.rst lands as Documentation/admin-guide/mm/, patch 0013 lists
 it in that directory's index. A clean build of the directory must give no warning about the
 project's documents and no warning that the same build of the pristine tree does not give
 (6.12's damon/usage.rst refers to documents outside admin-guide/mm, which a build of that
