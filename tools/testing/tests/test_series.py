@@ -210,9 +210,9 @@ def series_warnings(log, tree, touched):
 def series_bisect(case):
     """Every commit of the posted series builds (vmlinux and modules, the rust-mod
     configuration, no warning), so that git bisect can stop anywhere in it. `make bisect`
-    (BISECT=all) builds every commit; `make test` builds one that changes from commit to
-    commit of this repository (chosen from its id, printed); the last commit is the prepared
-    tree every variant is built from."""
+    (BISECT=all) builds every commit, BISECT=K,... the steps named; `make test` builds one
+    that changes from commit to commit of this repository (chosen from its id, printed); the
+    last commit is the prepared tree every variant is built from."""
     out = os.path.join(CACHE, "series-bisect-out")
     r = sh([f"{TOP}/tools/build/series.py"], env=dict(os.environ, SERIES_OUT=out))
     if not case.check(r.returncode == 0, "tools/build/series.py exits 0", r.stdout + r.stderr):
@@ -223,8 +223,11 @@ def series_bisect(case):
         return
     commits = sh(["git", "rev-list", "--reverse", "pristine..series"], cwd=tree).stdout.split()
     case.eq(len(commits), len(patches), "one commit per patch")
-    if os.environ.get("BISECT") == "all":
+    want = os.environ.get("BISECT", "")
+    if want == "all":
         steps = list(range(len(commits)))
+    elif want:
+        steps = [int(k) - 1 for k in want.split(",") if 0 < int(k) <= len(commits)]
     else:
         commit = project_commit()
         steps = [int(hashlib.sha256(commit.encode()).hexdigest(), 16) % (len(commits) - 1)]
