@@ -15,6 +15,7 @@
 #   make test-kcsan        build c-kcsan and rust-kcsan (KCSAN) and run the concurrency tests on them
 #   make fuzz SEED=n WRITES=n VARIANTS=c,rust   the seeded sysfs fuzzer on built kernels
 #   make stress DURATION=s VARIANTS=debug     concurrent stress on built kernels
+#   make latency ROUNDS=n  wall-clock removal latency, c against rust, n rounds each (alone on the host)
 #   make kunit             the KUnit suites with kunit.py and drivers/base/memory_rust/.kunitconfig
 #   make docs              the admin guide in the kernel's HTML documentation (admin-guide/mm)
 #   make series            the series as it would be posted, with its cover letter (git format-patch, b4)
@@ -33,7 +34,7 @@ export MHP_CACHE
 TESTS := tools/testing/tests/run.py $(foreach t,$(T),-k '$(t)')
 
 .PHONY: all deps tree kernel demo test test-only test-debug test-kcsan fuzz stress check matrix vm clean help \
-	kunit docs series bisect
+	kunit docs series bisect latency
 
 all: help
 
@@ -103,6 +104,14 @@ fuzz:
 DURATION ?= 600
 stress:
 	@STRESS_DURATION=$(DURATION) tools/testing/tests/run.py -k stress --variants $(VARIANTS)
+
+# test_removal_latency.py with more rounds than make test's 7: a tighter median. Nothing else
+# may run on the host meanwhile (the test waits for it to be quiet).
+ROUNDS ?= 15
+latency: deps
+	@tools/build/build-kernel.sh rust
+	@tools/build/build-kernel.sh c
+	@LATENCY_ROUNDS=$(ROUNDS) tools/testing/tests/run.py -k removal_latency
 
 check: deps
 	@tools/build/prepare-tree.sh

@@ -34,6 +34,19 @@ def kmake_in(srctree, out, *args):
     return r.returncode, r.stdout + r.stderr
 
 
+def read_config(path):
+    """A .config as {SYMBOL: value} (without CONFIG_; "n" for "is not set")."""
+    syms = {}
+    for line in open(path):
+        line = line.strip()
+        if line.startswith("CONFIG_"):
+            k, v = line.split("=", 1)
+            syms[k[len("CONFIG_"):]] = v
+        elif line.startswith("# CONFIG_") and line.endswith(" is not set"):
+            syms[line[len("# CONFIG_"):-len(" is not set")]] = "n"
+    return syms
+
+
 def tree_paths():
     """Where the project's Rust files are in the kernel tree."""
     out = []

@@ -22,7 +22,7 @@ import shutil
 import subprocess
 
 from ktap import test
-from kbuild import CACHE, SRC, TOP, kmake, ours
+from kbuild import CACHE, SRC, TOP, kmake, ours, read_config
 
 # option -> the symbols to turn off (the option itself, and what selects it or what it
 # follows).
@@ -81,18 +81,6 @@ def selected():
     return ["all-off", *picks]
 
 
-def _config(path):
-    syms = {}
-    for line in open(path):
-        line = line.strip()
-        if line.startswith("CONFIG_"):
-            k, v = line.split("=", 1)
-            syms[k[len("CONFIG_"):]] = v
-        elif line.startswith("# CONFIG_") and line.endswith(" is not set"):
-            syms[line[len("# CONFIG_"):-len(" is not set")]] = "n"
-    return syms
-
-
 def build_entry(case, name, off):
     """Configure and build entry `name` with the symbols `off` turned off."""
     rust_cfg = os.path.join(CACHE, "build-rust", ".config")
@@ -108,7 +96,7 @@ def build_entry(case, name, off):
     case.eq(r.returncode, 0, f"{name}: scripts/config {' '.join(args)}")
     rc, log = kmake(out, "olddefconfig")
     case.eq(rc, 0, f"{name}: olddefconfig")
-    cfg = _config(os.path.join(out, ".config"))
+    cfg = read_config(os.path.join(out, ".config"))
     target = name if name in SINGLE else None
     for sym in ([target] if target else off):
         case.check(cfg.get(sym, "n") == "n", f"{name}: CONFIG_{sym} is off",

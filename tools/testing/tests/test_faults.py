@@ -9,14 +9,18 @@ buffer is the first allocation), `__x64_sys_finit_module` for modprobe (load_mod
 the module's init), and, for a DIMM plug, which ACPI's kworker runs, the part of
 `acpi_memory_device_add` from its call to memory_group_register_static on (memory group
 registration, block creation with memmap_on_memory, auto-online; not ACPI's binding of
-the blocks). One attribute is armed at a time, the other's filter matches nothing.
+the blocks), and, for a virtio-mem resize, which virtio-mem's kworker runs,
+`add_memory_resource` (the device's bookkeeping and its resource are outside it: a failed
+resource allocation looks like a conflict, -EEXIST, which marks a virtio-mem device broken
+for good, on c as on rust). One attribute is armed at a time, the other's filter matches
+nothing.
 x86's alloc_low_pages() (page tables of the direct map) is excluded (reject-start/end):
 it uses a failed allocation as a page table. Under that filter:
 
 - a write or a modprobe fails its j-th allocation through /proc/thread-self/fail-nth, a
   counter of the task's own, set just before the write;
-- a DIMM plug, which no task filter reaches, fails the j-th one through the attribute's
-  interval counter (times=1, no task filter).
+- a DIMM plug or a virtio-mem resize, which no task filter reaches, fails the j-th one
+  through the attribute's interval counter (times=1, no task filter).
 
 j steps from 1 until an attempt completes without an injected failure: the first
 EXHAUSTIVE allocations of the operation fail in turn, later ones are sampled (j grows by
@@ -57,6 +61,8 @@ ATTRS = ("failslab", "fail_page_alloc")
 # (each attempt is a plug and an eject, the slowest step here).
 EXHAUSTIVE = 40
 DIMM_EXHAUSTIVE = 22
+# A virtio-mem resize to 2 blocks: about 50 allocations; the first block's in turn.
+VIRTIO_MEM_EXHAUSTIVE = 25
 LIMIT = 10000
 
 
@@ -396,6 +402,96 @@ def _dimm_ops(run, attr, base):
                         "all its files or not at all; every DIMM can be ejected", bad)
 
 
+# virtio-mem's own report of a failed add, with add_memory_driver_managed()'s errno.
+ADD_FAILED = re.compile(r"virtio_mem virtio\d+: adding memory failed: (-\d+)")
+
+
+def _virtio_mem_ops(run, attr, base):
+    """virtio-mem resize from 0 to two blocks (its kworker, virtio_mem_run_wq(), which no
+    task filter reaches), each allocation of add_memory_resource() failed in turn: the
+    memmap's section data, the blocks (driver core, kernfs, the driver's own) and
+    auto-online. Each attempt is undone by a resize to 0 (the device offlines and removes
+    what it added). The result of an attempt is the errno virtio-mem reports for the
+    failed add ("adding memory failed: -12"): on -ENOMEM it retries later, on any other it
+    marks the device broken for good, so an errno C does not return there would show as a
+    device that never shrinks. The errnos seen and the outcome are compared with c (the
+    steps differ: the drivers' own allocations differ in number)."""
+    case, vm, variant = run.case, run.vm, run.variant
+    rng = text_range(variant, "add_memory_resource")
+    env = _env(variant)
+    bs = 128 * MiB
+    nblk = 2
+    count = 0
+    rows = []
+    sh(vm, "echo online_movable > $M/auto_online_blocks")
+    for j in steps(VIRTIO_MEM_EXHAUSTIVE):
+        k = count + j
+        reports = len(ADD_FAILED.findall(vm.console()))
+        sh(vm, env + f"filter {attr} {rng[0]:#x} {rng[1]:#x}\n"
+               f"a=$F/{attr}; echo 0 > $a/times; echo 100 > $a/probability; "
+               f"echo {k} > $a/interval; echo 1 > $a/times")
+        vm.qmp("qom-set", path="/machine/peripheral/vm0", property="requested-size",
+               value=nblk * bs)
+        # Done when every block is added and online (success) or, once a failure was
+        # injected, when virtio-mem reported it (the worker then stops until the retry
+        # timer, 50 s, or a config change).
+        # A failure in auto-online fails no add: the block stays offline, the device goes
+        # on; done when every block is there and the state stayed the same for a second.
+        inj, errno, state, ids, prev = "none", None, [], [], None
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            inj = sh(vm, env + "injected").strip()
+            found = ADD_FAILED.findall(vm.console())[reports:]
+            errno = found[0] if found else None
+            ids = sorted(set(blocks(vm)) - base)
+            state = sh(vm, env + DIMM_STATE % {"ids": " ".join(map(str, ids))}).split() \
+                if ids else []
+            added = len(ids) == nblk and all(x.startswith("6:") for x in state)
+            if errno or (added and inj == "none" and all(":online:" in x for x in state)) \
+                    or (added and inj != "none" and state == prev):
+                break
+            prev = state
+            time.sleep(0.5)
+        sh(vm, f"echo 0 > {F}/{attr}/times; echo 0 > {F}/{attr}/probability")
+        if inj != "none":
+            count = k if k > 1 else count
+        res = errno or ("OK" if len(ids) == nblk else "timeout")
+        row = [str(j), res, inj, ",".join(s.rsplit(":", 1)[0] for s in state) or "no-blocks"]
+        try:
+            # The device reports size 0 once its memory is unplugged; Linux removes the
+            # last block right after.
+            vm.virtio_mem_resize(0, timeout=120)
+            deadline = time.time() + 60
+            while (left := sorted(set(blocks(vm)) - base)) and time.time() < deadline:
+                time.sleep(0.5)
+            row.append("shrunk" if not left else f"left:{left}")
+        except VMError:
+            row.append("stuck")  # the device is broken: nothing more can be done with it
+        rows.append(row)
+        _tally(run.tally, res)
+        if inj == "none" or row[4] != "shrunk":
+            break
+    run.detail.append(f"== virtio-mem resize, {attr}")
+    run.detail += [" ".join(r) for r in rows]
+    full = re.compile(r"6:(online|offline)")
+    # An errno only with an injected failure (one that fails an online or that the code
+    # absorbs fails no add); without one, every block added and online.
+    bad = [r for r in rows if len(r) != 5 or r[4] != "shrunk"
+           or (r[1] != "OK" and r[2] == "none")
+           or (r[2] == "none" and r[3] != ",".join(["6:online"] * nblk))
+           or (r[3] != "no-blocks" and not all(full.fullmatch(x) for x in r[3].split(",")))]
+    injected = [r for r in rows if r[2] != "none"]
+    case.check(injected and rows[-1][2] == "none" and rows[-1][1] == "OK",
+               f"virtio-mem resize, {attr}: {len(injected)} allocations failed in turn, then "
+               "a resize without failure adds and onlines every block", rows[-3:])
+    case.check(not bad, f"virtio-mem resize, {attr}: each failure is reported with an errno, "
+                        "each block exists with all its files or not at all, the device "
+                        "shrinks to 0 after every attempt", bad)
+    errnos = sorted({r[1] for r in injected if r[1] != "OK"})
+    run.compared.append(f"== virtio-mem resize, {attr}: errnos of the failed adds {errnos}, "
+                        f"device shrunk after each: {not bad}")
+
+
 def _warn_at(path, start, needle):
     """"PATH:N " of the first line containing `needle` in the function whose first line
     starts with `start`, in the tree: what a WARN there prints (C after "at ", Rust after
@@ -413,8 +509,9 @@ def _add_pages_warn():
 
 @test(variants=("c", "rust", "rust-mod", "debug"), compare=("c", "rust"))
 def fault_injection(case, variant):
-    """Each allocation of probe, online, offline, modprobe and DIMM plug (memory group,
-    blocks with memmap_on_memory, auto-online) failed in turn: an errno, a consistent
+    """Each allocation of probe, online, offline, modprobe, DIMM plug (memory group,
+    blocks with memmap_on_memory, auto-online) and virtio-mem resize (blocks, auto-online)
+    failed in turn: an errno, a consistent
     system, success once injection stops; c and rust alike. rust-mod and debug run the
     modprobe steps only (the policy module's load and init error paths, on debug under
     kmemleak, KASAN and lockdep; their sysfs and DIMM paths are rust's), unless
@@ -446,6 +543,7 @@ def fault_injection(case, variant):
                    _warn_at("mm/sparse-vmemmap.c", "void sparse_remove_section(",
                             "WARN_ON_ONCE(!valid_section(ms))"))
     with VM(variant, mem=2048 * MiB, slots=16, maxmem=32 << 30, allowed=(_add_pages_warn(),),
+            virtio_mem=1 << 30,
             append="memhp_default_state=offline memory_hotplug.memmap_on_memory=1") as vm:
         load_policy(vm)
         run = Run(case, vm, variant)
@@ -466,6 +564,7 @@ def fault_injection(case, variant):
             # allocations are the slab caches' refills, which per-CPU state decides. So only
             # failslab is armed.
             _dimm_ops(run, "failslab", base)
+            _virtio_mem_ops(run, "failslab", set(blocks(vm)))
         case.check(len(run.tally) > 1, f"results: {run.tally}")
     os.makedirs(ktap.TRANSCRIPTS, exist_ok=True)
     with open(os.path.join(ktap.TRANSCRIPTS, f"fault_injection.{variant}.steps.txt"), "w") as f:

@@ -65,7 +65,8 @@ from guest import PRELUDE, block_size, blocks, grow_virtio_mem, memtotal, sh, wa
 from ktap import save, test
 from vm import GiB, VM, VMError
 
-ROUNDS = 7
+# LATENCY_ROUNDS=n (`make latency`) takes more rounds for a tighter median.
+ROUNDS = int(os.environ.get("LATENCY_ROUNDS", "7"))
 # Turns of a variant (one measurement of each scenario) at most, busy-host ones included.
 MAX_TURNS = 2 * ROUNDS
 # A measurement counts if QEMU's threads ran at least this share of the guest's vCPUs (on
