@@ -67,6 +67,8 @@ from vm import GiB, VM, VMError
 
 # LATENCY_ROUNDS=n (`make latency`) takes more rounds for a tighter median.
 ROUNDS = int(os.environ.get("LATENCY_ROUNDS", "7"))
+if ROUNDS < 3:
+    raise ValueError(f"LATENCY_ROUNDS={ROUNDS}: a median needs at least 3 rounds")
 # Turns of a variant (one measurement of each scenario) at most, busy-host ones included.
 MAX_TURNS = 2 * ROUNDS
 # A measurement counts if QEMU's threads ran at least this share of the guest's vCPUs (on
@@ -76,7 +78,7 @@ QUIET = 0.95
 # keeps fewer than OTHERS CPUs busy, WAIT seconds at most in all: measurements that would
 # not count are not taken (nor is the other work slowed down by them).
 OTHERS = 0.3
-WAIT = 180
+WAIT = 25 * ROUNDS
 SIZE = 4 * GiB
 # The Rust driver that waited for one grace period per removed block took 2 to 3.6 times
 # as long as C; by the cost of a grace period in these guests (about 12 ms, 32 of them:
