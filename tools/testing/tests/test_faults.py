@@ -580,6 +580,7 @@ def fault_injection(case, variant):
         # without failing one).
         with VM(variant, mem=2048 * MiB, virtio_mem=1 << 30, allowed=(_add_pages_warn(),),
                 append="memhp_default_state=offline") as vm:
+            load_policy(vm)
             run.vm = vm
             _virtio_mem_ops(run, "failslab", set(blocks(vm)))
     case.check(len(run.tally) > 1, f"results: {run.tally}")
