@@ -327,6 +327,19 @@ done | tr '\n' ' '
 """
 
 
+def _block_state(vm, env, ids):
+    """DIMM_STATE of the blocks `ids`, one "<files>:<state>:<bound>" each."""
+    return sh(vm, env + DIMM_STATE % {"ids": " ".join(map(str, ids))}).split() if ids else []
+
+
+def _arm_interval(vm, env, attr, rng, k):
+    """Arms `attr` under [rng) to fail the k-th eligible allocation the interval counter
+    sees from now on (times=1, no task filter): for the kworkers' operations."""
+    sh(vm, env + f"filter {attr} {rng[0]:#x} {rng[1]:#x}\n"
+           f"a=$F/{attr}; echo 0 > $a/times; echo 100 > $a/probability; "
+           f"echo {k} > $a/interval; echo 1 > $a/times")
+
+
 def _dimm_ops(run, attr, base):
     """DIMM plug (ACPI kworker, auto-online), each allocation of acpi_memory_device_add
     from its memory group registration to its binding of the blocks failed in turn: the
@@ -348,15 +361,10 @@ def _dimm_ops(run, attr, base):
     count = 0
     rows = []
 
-    def state_of(ids):
-        return sh(vm, env + DIMM_STATE % {"ids": " ".join(map(str, ids))}).split() if ids else []
-
     for j in steps(DIMM_EXHAUSTIVE):
         k = count + j
         dimm = f"{attr}-{j}"
-        sh(vm, env + f"filter {attr} {rng[0]:#x} {rng[1]:#x}\n"
-               f"a=$F/{attr}; echo 0 > $a/times; echo 100 > $a/probability; "
-               f"echo {k} > $a/interval; echo 1 > $a/times")
+        _arm_interval(vm, env, attr, rng, k)
         vm.plug_dimm(dimm, nblk * bs)
         # Done when the kworker bound every block (success), or, once a failure was
         # injected, when it lets go of the device hotplug lock (ACPI's hotplug work holds
@@ -368,7 +376,7 @@ def _dimm_ops(run, attr, base):
             if inj != "none":
                 sh(vm, f"echo 1 > $M/memory{lock}/online")
             ids = sorted(set(blocks(vm)) - base)
-            state = state_of(ids)
+            state = _block_state(vm, env, ids)
             if inj != "none" or (len(ids) == nblk and all(x.endswith(":bound") for x in state)):
                 break
             time.sleep(1)
@@ -432,9 +440,7 @@ def _virtio_mem_ops(run, attr, base):
     for j in steps(VIRTIO_MEM_EXHAUSTIVE):
         k = count + j
         reports = len(ADD_FAILED.findall(vm.console()))
-        sh(vm, env + f"filter {attr} {rng[0]:#x} {rng[1]:#x}\n"
-               f"a=$F/{attr}; echo 0 > $a/times; echo 100 > $a/probability; "
-               f"echo {k} > $a/interval; echo 1 > $a/times")
+        _arm_interval(vm, env, attr, rng, k)
         vm.qmp("qom-set", path="/machine/peripheral/vm0", property="requested-size",
                value=nblk * bs)
         # Done when every block is added and online (success) or, once a failure was
@@ -450,8 +456,7 @@ def _virtio_mem_ops(run, attr, base):
             errno = found[0] if found else None
             inj = sh(vm, env + "injected").strip()
             ids = sorted(set(blocks(vm)) - base)
-            state = sh(vm, env + DIMM_STATE % {"ids": " ".join(map(str, ids))}).split() \
-                if ids else []
+            state = _block_state(vm, env, ids)
             added = len(ids) == nblk and all(x.startswith("6:") for x in state)
             if errno or (added and inj == "none" and all(":online:" in x for x in state)) \
                     or (added and inj != "none" and state == prev):
